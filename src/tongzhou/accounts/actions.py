@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from tongzhou.accounts.models import HEALTH_FIELDS, Phase, Profile, Role, User, Visibility
+from tongzhou.errors import UserError
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,30}$")
+
+
+def check_register(username: str, password: str, display_name: str) -> None:
+    if not USERNAME_RE.match(username or ""):
+        raise UserError(
+            "invalid_username",
+            _("A username has 3 to 30 letters, digits, dots, dashes or underscores."),
+        )
+    name = (display_name or "").strip()
+    if not name or len(name) > 40:
+        raise UserError("invalid_display_name", _("Choose a display name of 1 to 40 characters."))
+    if User.objects.filter(username__iexact=username).exists():
+        raise UserError("username_taken", _("That username is taken. Please choose another."))
+    try:
+        password_validation.validate_password(password, User(username=username))
+    except ValidationError as e:
+        raise UserError("weak_password", " ".join(e.messages)) from e
+
+
+def do_register(username: str, password: str, display_name: str) -> User:
+    check_register(username, password, display_name)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                username=username, password=password, display_name=display_name.strip()
+            )
+            Profile.objects.create(user=user)
+    except IntegrityError as e:  # a concurrent sign-up took the name
+        raise UserError("username_taken", _("That username is taken. Please choose another.")) from e
+    return user
+
+
+def profile_of(user: User) -> Profile:
+    profile, _created = Profile.objects.get_or_create(user=user)
+    return profile
+
+
+def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
+    """Apply the given profile fields; unknown keys are refused, not ignored."""
+    profile = profile_of(user)
+    allowed = set(HEALTH_FIELDS) | {f"{f}_visibility" for f in HEALTH_FIELDS} | {"role"}
+    allowed.add("display_name")
+    unknown = set(data) - allowed
+    if unknown:
+        raise UserError("unknown_field", _("Unknown profile field: %(f)s") % {"f": sorted(unknown)[0]})
+    changed: list[str] = []
+    for key, value in data.items():
+        if key == "display_name":
+            name = (value or "").strip()
+            if not name or len(name) > 40:
+                raise UserError(
+                    "invalid_display_name", _("Choose a display name of 1 to 40 characters.")
+                )
+            user.display_name = name
+            user.save(update_fields=["display_name"])
+            continue
+        if key == "role" and value not in Role.values:
+            raise UserError("invalid_role", _("Choose a role from the list."))
+        if key == "phase" and value not in [*Phase.values, ""]:
+            raise UserError("invalid_phase", _("Choose a treatment phase from the list."))
+        if key.endswith("_visibility") and value not in Visibility.values:
+            raise UserError("invalid_visibility", _("Choose who may see this from the list."))
+        if key == "diagnosis_year" and value not in (None, ""):
+            try:
+                value = int(value)
+            except (TypeError, ValueError) as e:
+                raise UserError("invalid_year", _("Enter the year of diagnosis, e.g. 2021.")) from e
+            if not 1900 <= value <= 2100:
+                raise UserError("invalid_year", _("Enter the year of diagnosis, e.g. 2021."))
+        if key == "diagnosis_year" and value == "":
+            value = None
+        if isinstance(value, str):
+            value = value.strip()
+            max_len = Profile._meta.get_field(key).max_length or 0
+            if max_len and len(value) > max_len:
+                raise UserError(
+                    "too_long", _("This answer is too long (at most %(n)d characters).") % {"n": max_len}
+                )
+        setattr(profile, key, value)
+        changed.append(key)
+    if changed:
+        profile.save(update_fields=changed)
+    return profile

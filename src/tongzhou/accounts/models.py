@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """A person. `display_name` is the pseudonym others see; real names are never asked."""
+
+    display_name = models.CharField(_("display name"), max_length=40)
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+
+class Visibility(models.TextChoices):
+    MEMBERS = "members", _("Members of my groups")
+    LEADERS = "leaders", _("Group leaders and moderators only")
+    NOBODY = "nobody", _("Nobody")
+
+
+class Role(models.TextChoices):
+    PATIENT = "patient", _("Patient")
+    CARER = "carer", _("Family carer")
+    PROFESSIONAL = "professional", _("Health professional")
+
+
+class Phase(models.TextChoices):
+    NEW = "new", _("Newly diagnosed")
+    TREATMENT = "treatment", _("In treatment")
+    FINISHED = "finished", _("Finished treatment")
+    SURVIVOR = "survivor", _("Long-term survivor")
+
+
+# Health fields and their visibility field, in display order.
+HEALTH_FIELDS = ("cancer_type", "stage", "hospital", "diagnosis_year", "phase")
+
+
+class Profile(models.Model):
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.PATIENT)
+    cancer_type = models.CharField(_("cancer type"), max_length=80, blank=True)
+    stage = models.CharField(_("stage"), max_length=40, blank=True)
+    hospital = models.CharField(_("treatment hospital"), max_length=120, blank=True)
+    diagnosis_year = models.PositiveSmallIntegerField(_("year of diagnosis"), null=True, blank=True)
+    phase = models.CharField(_("treatment phase"), max_length=20, choices=Phase.choices, blank=True)
+    cancer_type_visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.MEMBERS
+    )
+    stage_visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.LEADERS
+    )
+    hospital_visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.LEADERS
+    )
+    diagnosis_year_visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.MEMBERS
+    )
+    phase_visibility = models.CharField(
+        max_length=10, choices=Visibility.choices, default=Visibility.MEMBERS
+    )
+
+    def __str__(self) -> str:
+        return f"profile of user {self.user_id}"
+
+    def visible_to(self, *, same_group: bool, is_leader: bool, is_self: bool) -> dict[str, object]:
+        """The health fields a viewer may see, by each field's visibility."""
+        shown: dict[str, object] = {}
+        for field in HEALTH_FIELDS:
+            level = getattr(self, f"{field}_visibility")
+            allowed = is_self or (
+                (level == Visibility.MEMBERS and same_group)
+                or (level == Visibility.LEADERS and is_leader)
+            )
+            value = getattr(self, field)
+            if allowed and value not in ("", None):
+                shown[field] = value
+        return shown
+
+
+class ApiToken(models.Model):
+    """A bearer token for non-browser clients; only its SHA-256 is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"token {self.pk} of user {self.user_id}"
+
+    @staticmethod
+    def hash(raw: str) -> str:
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user: User) -> str:
+        raw = "tz_" + secrets.token_urlsafe(32)
+        cls.objects.create(user=user, digest=cls.hash(raw))
+        return raw

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from tongzhou.accounts.actions import do_register, do_update_profile, profile_of
+from tongzhou.accounts.models import HEALTH_FIELDS, Phase, Profile, Role, User, Visibility
+from tongzhou.errors import UserError
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("groups:directory")
+    error = None
+    if request.method == "POST":
+        try:
+            user = do_register(
+                request.POST.get("username", ""),
+                request.POST.get("password", ""),
+                request.POST.get("display_name", ""),
+            )
+        except UserError as e:
+            error = e.message
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, _("Welcome to Tongzhou! Find your group and apply to join."))
+            return redirect(request.POST.get("next") or "groups:directory")
+    return render(
+        request, "accounts/signup.html", {"error": error, "form": request.POST}, status=400 if error else 200
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    prof = profile_of(user)
+    error = None
+    if request.method == "POST":
+        keys = ["display_name", "role", *HEALTH_FIELDS, *(f"{f}_visibility" for f in HEALTH_FIELDS)]
+        data = {k: request.POST.get(k, "") for k in keys if k in request.POST}
+        try:
+            do_update_profile(user, data)
+        except UserError as e:
+            error = e.message
+        else:
+            messages.success(request, _("Your profile is saved."))
+            return redirect("accounts:profile")
+    fields = [
+        {
+            "name": f,
+            "label": Profile._meta.get_field(f).verbose_name,
+            "value": request.POST.get(f, getattr(prof, f) or "") if error else (getattr(prof, f) or ""),
+            "visibility": getattr(prof, f"{f}_visibility"),
+        }
+        for f in HEALTH_FIELDS
+    ]
+    return render(
+        request,
+        "accounts/profile.html",
+        {
+            "profile": prof,
+            "fields": fields,
+            "roles": Role.choices,
+            "phases": Phase.choices,
+            "visibilities": Visibility.choices,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )

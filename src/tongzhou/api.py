@@ -1,0 +1,107 @@
+"""One NinjaAPI, one router per app, one error layer: every refusal is
+{"error": {"code", "message"}} with a translated message."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import HttpBearer, django_auth
+
+from tongzhou.accounts.tokens import user_for_token
+from tongzhou.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+class BearerAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = user_for_token(token)
+        if not user.is_authenticated:
+            return None
+        request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="Tongzhou API",
+    version="1",
+    urls_namespace="api",
+    auth=[BearerAuth(), django_auth],
+    docs_url="/docs",
+)
+
+
+def error_response(request: HttpRequest, status: int, code: str, message: Any, **extra: Any) -> HttpResponse:
+    body: dict[str, Any] = {"code": code, "message": str(message)}
+    body.update(extra)
+    return api.create_response(request, {"error": body}, status=status)
+
+
+@api.exception_handler(UserError)
+def on_user_error(request: HttpRequest, exc: UserError) -> HttpResponse:
+    return error_response(request, exc.status, exc.code, exc.message)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    fields = []
+    for err in exc.errors:
+        loc = [str(p) for p in err.get("loc", []) if p not in ("body", "payload", "query", "path")]
+        fields.append({"field": ".".join(loc), "type": err.get("type", "")})
+    names = ", ".join(f["field"] for f in fields if f["field"]) or "-"
+    return error_response(
+        request,
+        422,
+        "invalid_input",
+        _("Some fields are missing or have the wrong type: %(fields)s") % {"fields": names},
+        fields=fields,
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error_response(request, 401, "not_authenticated", _("Please sign in first."))
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400 and str(exc).startswith("Cannot parse"):
+        return error_response(
+            request, 400, "malformed_json", _("The request body is not valid JSON.")
+        )
+    if exc.status_code == 403:  # CSRF failures land here for session clients
+        return error_response(
+            request, 403, "csrf_failed", _("Your session form expired. Reload the page and try again.")
+        )
+    return error_response(request, exc.status_code, "http_error", str(exc))
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(request, 404, "not_found", _("Not found."))
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    log.exception("unhandled API error on %s", request.path)
+    return error_response(
+        request, 500, "server_error", _("Something went wrong on our side. Nothing you sent was lost; please try again.")
+    )
+
+
+def _mount() -> None:
+    from tongzhou.accounts.api import router as accounts_router
+    from tongzhou.chat.api import router as chat_router
+    from tongzhou.groups.api import router as groups_router
+
+    api.add_router("/", accounts_router)
+    api.add_router("/", groups_router)
+    api.add_router("/", chat_router)
+
+
+_mount()

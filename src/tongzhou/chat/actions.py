@@ -1,0 +1,102 @@
+"""Sending and reading messages: one behaviour for the API, the socket, the pages and imports."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from tongzhou.accounts.models import User
+from tongzhou.chat.models import Message
+from tongzhou.chat.queries import last_message_id
+from tongzhou.chat.serialize import MessageDict, message_dict
+from tongzhou.errors import UserError
+from tongzhou.groups.models import Group, Membership
+from tongzhou.groups.queries import access_group
+from tongzhou.realtime import send_event_on_commit
+
+log = logging.getLogger(__name__)
+
+
+def check_send_message(
+    membership: Membership, client_id: str, text: str, kind: str, reply_to: int | None
+) -> str:
+    if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
+        raise UserError("invalid_client_id", _("client_id must be 1 to 64 characters."))
+    if not isinstance(text, str) or not text.strip():
+        raise UserError("empty_message", _("Write something before sending."))
+    text = text.strip()
+    if len(text) > settings.MESSAGE_MAX_CHARS:
+        raise UserError(
+            "message_too_long",
+            _("This message is %(n)d characters long; the most is %(max)d. Please shorten it "
+              "or send it in parts.")
+            % {"n": len(text), "max": settings.MESSAGE_MAX_CHARS},
+            413,
+        )
+    if kind not in Message.Kind.values:
+        raise UserError("invalid_kind", _("A message kind is 'text' or 'question'."))
+    if reply_to is not None and not Message.objects.filter(
+        pk=reply_to, group_id=membership.group_id, status=Message.Status.VISIBLE
+    ).exists():
+        raise UserError("reply_not_found", _("The message you are replying to is not here."))
+    return text
+
+
+def _existing(user: User, client_id: str, group_id: int) -> Message | None:
+    m = Message.objects.filter(sender=user, client_id=client_id).first()
+    if m is not None and m.group_id != group_id:
+        raise UserError("client_id_reused", _("This client_id was already used in another group."), 409)
+    return m
+
+
+def do_send_message(
+    user: User,
+    group_id: int,
+    *,
+    client_id: str,
+    text: str,
+    kind: str = Message.Kind.TEXT,
+    reply_to: int | None = None,
+) -> tuple[MessageDict, bool]:
+    """Write the message and publish it after commit. Returns (message, created)."""
+    membership = access_group(user, group_id)
+    previous = _existing(user, client_id, group_id) if isinstance(client_id, str) else None
+    if previous is not None:
+        return message_dict(previous), False
+    text = check_send_message(membership, client_id, text, kind, reply_to)
+    try:
+        with transaction.atomic():
+            # Serialise sends per group so ids commit in order and prev_id is exact.
+            Group.objects.select_for_update().filter(pk=group_id).exists()
+            prev_id = last_message_id(group_id)
+            message = Message.objects.create(
+                group_id=group_id,
+                sender=user,
+                client_id=client_id,
+                text=text,
+                kind=kind,
+                reply_to_id=reply_to,
+            )
+            data = message_dict(message)
+            send_event_on_commit(
+                group_id, {"type": "message.new", "message": data, "prev_id": prev_id}
+            )
+    except IntegrityError:  # the same client_id raced in; answer with the stored message
+        previous = _existing(user, client_id, group_id)
+        if previous is None:
+            raise
+        return message_dict(previous), False
+    log.debug("message %s sent to group %s by user %s", message.pk, group_id, user.pk)
+    return data, True
+
+
+def do_mark_read(membership: Membership, last_read_id: int) -> int:
+    """Move the member's read marker forward (never back, never past the newest message)."""
+    newest = last_message_id(membership.group_id)
+    target = min(max(int(last_read_id), 0), newest)
+    Membership.objects.filter(pk=membership.pk, last_read_id__lt=target).update(last_read_id=target)
+    membership.refresh_from_db(fields=["last_read_id"])
+    return membership.last_read_id

@@ -1,0 +1,123 @@
+"""One consumer per open socket: authenticate, check membership, replay, then push live."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from tongzhou.chat.actions import do_send_message
+from tongzhou.chat.queries import list_messages
+from tongzhou.errors import UserError
+from tongzhou.groups.queries import membership_of
+from tongzhou.realtime import group_channel
+
+log = logging.getLogger(__name__)
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+REPLAY_PAGE = 200
+
+
+class GroupChatConsumer(AsyncJsonWebsocketConsumer):
+    group_id: int
+    last_sent_id: int
+    joined: bool = False
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        self.group_id = int(self.scope["url_route"]["kwargs"]["group_id"])
+        await self.accept()
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if await database_sync_to_async(membership_of)(user, self.group_id) is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        # Subscribe first, then replay: events published meanwhile wait in our channel and
+        # are dropped as duplicates by id when they are handled.
+        await self.channel_layer.group_add(group_channel(self.group_id), self.channel_name)
+        self.joined = True
+        qs = parse_qs(self.scope.get("query_string", b"").decode())
+        try:
+            after = int(qs.get("after", ["-1"])[0])
+        except ValueError:
+            after = -1
+        self.last_sent_id = 0
+        if after >= 0:
+            self.last_sent_id = after
+            await self.replay_until(None)
+        else:  # no cursor: only live messages from now on
+            self.last_sent_id = await database_sync_to_async(self._newest)()
+
+    def _newest(self) -> int:
+        from tongzhou.chat.queries import last_message_id
+
+        return last_message_id(self.group_id)
+
+    async def replay_until(self, upto: int | None) -> None:
+        """Send every visible message after last_sent_id (up to `upto`), from the database."""
+        while True:
+            page = await database_sync_to_async(list_messages)(
+                self.group_id, after=self.last_sent_id, limit=REPLAY_PAGE
+            )
+            for m in page:
+                if upto is not None and m["id"] > upto:
+                    return
+                await self.send_json({"type": "message.new", "message": m})
+                self.last_sent_id = m["id"]
+            if len(page) < REPLAY_PAGE:
+                if upto is not None:
+                    self.last_sent_id = max(self.last_sent_id, upto)
+                return
+
+    async def disconnect(self, code: int) -> None:
+        if self.joined:
+            await self.channel_layer.group_discard(group_channel(self.group_id), self.channel_name)
+
+    # Events from the group's channel.
+    async def message_new(self, event: dict[str, Any]) -> None:
+        message = event["message"]
+        if message["id"] <= self.last_sent_id:
+            return  # already sent by the replay
+        if event.get("prev_id", 0) > self.last_sent_id:
+            # An earlier message's event has not reached us (late or lost): read it from the
+            # database so the client never sees a gap.
+            await self.replay_until(message["id"] - 1)
+        if message.get("status") != "visible":
+            self.last_sent_id = message["id"]
+            return
+        await self.send_json({"type": "message.new", "message": message})
+        self.last_sent_id = message["id"]
+
+    async def member_removed(self, event: dict[str, Any]) -> None:
+        if event["user_id"] == self.scope["user"].pk:
+            await self.close(code=CLOSE_FORBIDDEN)
+
+    # Sending over the socket (the browser uses the HTTP API; other clients may use this).
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict) or content.get("type") != "send":
+            await self.send_json({"type": "error", "error": {"code": "bad_event", "message": ""}})
+            return
+        try:
+            message, _created = await database_sync_to_async(do_send_message)(
+                self.scope["user"],
+                self.group_id,
+                client_id=content.get("client_id"),
+                text=content.get("text"),
+                kind=content.get("kind") or "text",
+                reply_to=content.get("reply_to"),
+            )
+        except UserError as e:
+            await self.send_json(
+                {
+                    "type": "error",
+                    "client_id": content.get("client_id"),
+                    "error": {"code": e.code, "message": str(e.message)},
+                }
+            )
+            return
+        await self.send_json({"type": "ack", "client_id": content.get("client_id"), "message": message})

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from django.db.models import Max
+
+from tongzhou.chat.models import Message
+from tongzhou.chat.serialize import MessageDict, message_dict, with_related
+
+PAGE_MAX = 200
+
+
+def visible_messages(group_id: int):  # type: ignore[no-untyped-def]
+    return with_related(
+        Message.objects.filter(group_id=group_id, status=Message.Status.VISIBLE)
+    )
+
+
+def list_messages(
+    group_id: int, *, after: int | None = None, before: int | None = None, limit: int = 50
+) -> list[MessageDict]:
+    """A page of the group's visible messages, always in id order."""
+    limit = max(1, min(limit, PAGE_MAX))
+    qs = visible_messages(group_id)
+    if after is not None:
+        qs = qs.filter(id__gt=after)
+    if before is not None:
+        qs = qs.filter(id__lt=before)
+    if after is not None:
+        rows = list(qs.order_by("id")[:limit])
+    else:  # newest page, or the page just older than `before`
+        rows = list(qs.order_by("-id")[:limit])[::-1]
+    return [message_dict(m) for m in rows]
+
+
+def last_message_id(group_id: int) -> int:
+    return Message.objects.filter(group_id=group_id).aggregate(m=Max("id"))["m"] or 0
+
+
+def unread_count(group_id: int, last_read_id: int) -> int:
+    return Message.objects.filter(
+        group_id=group_id, status=Message.Status.VISIBLE, id__gt=last_read_id
+    ).count()

@@ -1,0 +1,81 @@
+"""The `tongzhou` command: demo, migrate, serve, manage."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tongzhou.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate(verbosity: int = 0) -> None:
+    from django.conf import settings
+    from django.core.management import call_command
+
+    settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    call_command("migrate", interactive=False, verbosity=verbosity)
+
+
+def _serve(host: str, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "tongzhou.asgi:application",
+        host=host,
+        port=port,
+        proxy_headers=True,
+        log_level=os.environ.get("TONGZHOU_LOG_LEVEL", "info").lower(),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tongzhou", description="Tongzhou (同舟) server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("demo", "migrate, load demo content, serve, print the demo logins"),
+        ("serve", "serve from environment settings"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8000)
+    sub.add_parser("migrate", help="apply database migrations")
+    manage = sub.add_parser("manage", help="any Django management command")
+    manage.add_argument("args", nargs=argparse.REMAINDER)
+    ns = parser.parse_args(argv)
+
+    _setup()
+    if ns.command == "migrate":
+        _migrate(verbosity=1)
+        return 0
+    if ns.command == "manage":
+        from django.core.management import execute_from_command_line
+
+        execute_from_command_line(["tongzhou manage", *ns.args])
+        return 0
+    if ns.command == "demo":
+        from tongzhou.demo import DEMO_PASSWORD, load_demo
+
+        _migrate()
+        logins = load_demo()
+        url = f"http://{ns.host}:{ns.port}/"
+        print(f"\nTongzhou demo is running at {url}\n")
+        print(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for username, what in logins:
+            print(f"  {username:<12} {what}")
+        print("\nPress Ctrl+C to stop.\n", flush=True)
+        _serve(ns.host, ns.port)
+        return 0
+    if ns.command == "serve":
+        _serve(ns.host, ns.port)
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

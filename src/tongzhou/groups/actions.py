@@ -1,0 +1,251 @@
+"""The only code that changes groups, memberships, applications and invites."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tongzhou.accounts.models import Role, User
+from tongzhou.errors import UserError
+from tongzhou.groups.models import Application, Group, Invite, JoinQuestion, Membership
+from tongzhou.groups.queries import latest_application, membership_of
+from tongzhou.realtime import send_event_on_commit
+
+MAX_CAP = 5000
+
+
+def _text(value: str | None, max_len: int, code: str, required: bool = False) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise UserError(code, _("Please fill in this field."))
+    if len(value) > max_len:
+        raise UserError(
+            code, _("This answer is too long (at most %(n)d characters).") % {"n": max_len}
+        )
+    return value
+
+
+def do_create_group(user: User, name: str, description: str = "") -> Group:
+    name = _text(name, 80, "invalid_name", required=True)
+    description = _text(description, 2000, "invalid_description")
+    with transaction.atomic():
+        group = Group.objects.create(
+            name=name,
+            description=description,
+            created_by=user,
+            member_cap=settings.DEFAULT_MEMBER_CAP,
+        )
+        Membership.objects.create(group=group, user=user, role=Membership.GroupRole.LEADER)
+    return group
+
+
+def do_apply(
+    user: User,
+    group: Group,
+    *,
+    role: str,
+    diagnosis: str = "",
+    hospital: str = "",
+    stage: str = "",
+    note: str = "",
+    answers: list[str] | None = None,
+) -> Application:
+    if membership_of(user, group) is not None:
+        raise UserError("already_member", _("You are already a member of this group."), 409)
+    previous = latest_application(user, group)
+    if previous is not None and previous.status == Application.Status.PENDING:
+        raise UserError(
+            "already_applied", _("Your application is already waiting for review."), 409
+        )
+    if role not in Role.values:
+        raise UserError("invalid_role", _("Choose a role from the list."))
+    questions = list(group.join_questions.all())
+    given = list(answers or [])
+    if len(given) > len(questions):
+        raise UserError("invalid_answers", _("There are more answers than questions."))
+    given += [""] * (len(questions) - len(given))
+    qa = []
+    for q, a in zip(questions, given, strict=True):
+        if not isinstance(a, str):
+            raise UserError("invalid_answers", _("Answers must be text."))
+        qa.append({"question": q.text, "answer": _text(a, 1000, "invalid_answers", required=True)})
+    return Application.objects.create(
+        group=group,
+        user=user,
+        role=role,
+        diagnosis=_text(diagnosis, 80, "invalid_diagnosis"),
+        hospital=_text(hospital, 120, "invalid_hospital"),
+        stage=_text(stage, 40, "invalid_stage"),
+        note=_text(note, 2000, "invalid_note"),
+        answers=qa,
+    )
+
+
+def _check_room(group: Group) -> None:
+    if group.active_member_count() >= group.member_cap:
+        raise UserError(
+            "group_full",
+            _(
+                "The group is full (%(cap)d members). Raise the member cap or remove "
+                "inactive members first."
+            )
+            % {"cap": group.member_cap},
+            409,
+        )
+
+
+def _admit(group: Group, user: User) -> Membership:
+    """Make the user an active member, reusing a removed membership row."""
+    membership, created = Membership.objects.get_or_create(group=group, user=user)
+    if not created:
+        membership.status = Membership.Status.ACTIVE
+        membership.role = Membership.GroupRole.MEMBER
+        membership.joined_at = timezone.now()
+        membership.removed_at = None
+        membership.save(update_fields=["status", "role", "joined_at", "removed_at"])
+    return membership
+
+
+def do_decide(actor: User, application: Application, *, approve: bool, reason: str = "") -> None:
+    reason = _text(reason, 1000, "invalid_reason")
+    if not approve and not reason:
+        raise UserError(
+            "reason_required", _("Please give the applicant a reason for not approving.")
+        )
+    with transaction.atomic():
+        # Lock the group so two approvals cannot both take the last place.
+        group = Group.objects.select_for_update().get(pk=application.group_id)
+        application = Application.objects.select_for_update().get(pk=application.pk)
+        if application.status != Application.Status.PENDING:
+            raise UserError("already_decided", _("This application has already been decided."), 409)
+        if approve:
+            _check_room(group)
+            _admit(group, application.user)
+        application.status = (
+            Application.Status.APPROVED if approve else Application.Status.REJECTED
+        )
+        application.reason = reason
+        application.decided_by = actor
+        application.decided_at = timezone.now()
+        application.save(update_fields=["status", "reason", "decided_by", "decided_at"])
+
+
+def do_set_role(actor: Membership, target: Membership, role: str) -> Membership:
+    if role not in (Membership.GroupRole.MODERATOR, Membership.GroupRole.MEMBER):
+        raise UserError("invalid_role", _("A member can be made a moderator or a member."))
+    if target.group_id != actor.group_id or not target.is_active:
+        raise UserError("member_not_found", _("There is no such member in this group."), 404)
+    if target.role == Membership.GroupRole.LEADER:
+        raise UserError("not_allowed", _("The leader's role cannot be changed here."), 403)
+    target.role = role
+    target.save(update_fields=["role"])
+    return target
+
+
+def do_remove_member(actor: Membership, target: Membership) -> None:
+    if target.group_id != actor.group_id or not target.is_active:
+        raise UserError("member_not_found", _("There is no such member in this group."), 404)
+    if target.role == Membership.GroupRole.LEADER:
+        raise UserError("not_allowed", _("The leader cannot be removed."), 403)
+    with transaction.atomic():
+        target.status = Membership.Status.REMOVED
+        target.removed_at = timezone.now()
+        target.save(update_fields=["status", "removed_at"])
+        # Open sockets of the removed member close at once (4403).
+        send_event_on_commit(target.group_id, {"type": "member.removed", "user_id": target.user_id})
+
+
+def do_set_cap(actor: Membership, cap: Any) -> Group:
+    try:
+        cap = int(cap)
+    except (TypeError, ValueError) as e:
+        raise UserError("invalid_cap", _("The member cap must be a whole number.")) from e
+    group = actor.group
+    current = group.active_member_count()
+    if cap < max(current, 2) or cap > MAX_CAP:
+        raise UserError(
+            "invalid_cap",
+            _("The member cap must be between %(low)d (members now) and %(high)d.")
+            % {"low": max(current, 2), "high": MAX_CAP},
+        )
+    group.member_cap = cap
+    group.save(update_fields=["member_cap"])
+    return group
+
+
+def do_update_group(actor: Membership, name: str, description: str) -> Group:
+    group = actor.group
+    group.name = _text(name, 80, "invalid_name", required=True)
+    group.description = _text(description, 2000, "invalid_description")
+    group.save(update_fields=["name", "description"])
+    return group
+
+
+def do_add_join_question(actor: Membership, text: str) -> JoinQuestion:
+    text = _text(text, 300, "invalid_question", required=True)
+    group = actor.group
+    if group.join_questions.count() >= 10:
+        raise UserError("too_many_questions", _("A group can ask at most 10 extra questions."))
+    return JoinQuestion.objects.create(group=group, text=text, position=group.join_questions.count())
+
+
+def do_delete_join_question(actor: Membership, question_id: int) -> None:
+    deleted, _n = JoinQuestion.objects.filter(group=actor.group, pk=question_id).delete()
+    if not deleted:
+        raise UserError("question_not_found", _("There is no such question."), 404)
+
+
+def do_create_invite(actor: Membership, *, hours: Any, max_uses: Any) -> Invite:
+    try:
+        hours = int(hours)
+        max_uses = None if max_uses in (None, "", 0, "0") else int(max_uses)
+    except (TypeError, ValueError) as e:
+        raise UserError("invalid_invite", _("Enter whole numbers for the invite.")) from e
+    if not 1 <= hours <= 24 * 30:
+        raise UserError("invalid_invite", _("An invite lasts from 1 hour to 30 days."))
+    if max_uses is not None and not 1 <= max_uses <= 1000:
+        raise UserError("invalid_invite", _("An invite can be used 1 to 1000 times."))
+    return Invite.objects.create(
+        group=actor.group,
+        created_by=actor.user,
+        expires_at=timezone.now() + dt.timedelta(hours=hours),
+        max_uses=max_uses,
+    )
+
+
+def do_revoke_invite(actor: Membership, invite_id: int) -> None:
+    updated = Invite.objects.filter(group=actor.group, pk=invite_id).update(revoked=True)
+    if not updated:
+        raise UserError("invite_not_found", _("There is no such invite."), 404)
+
+
+def do_accept_invite(user: User, token: str) -> Membership:
+    with transaction.atomic():
+        invite = Invite.objects.select_for_update().filter(token=token).first()
+        if invite is None or not invite.usable:
+            raise UserError(
+                "invite_invalid",
+                _("This invite link has expired or been used up. Ask the group leader for a new one."),
+                410,
+            )
+        group = Group.objects.select_for_update().get(pk=invite.group_id)
+        existing = membership_of(user, group)
+        if existing is not None:
+            return existing
+        _check_room(group)
+        membership = _admit(group, user)
+        invite.uses += 1
+        invite.save(update_fields=["uses"])
+        Application.objects.filter(
+            group=group, user=user, status=Application.Status.PENDING
+        ).update(
+            status=Application.Status.APPROVED,
+            decided_by=invite.created_by,
+            decided_at=timezone.now(),
+        )
+    return membership

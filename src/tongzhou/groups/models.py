@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from tongzhou.accounts.models import Role
+
+
+class Group(models.Model):
+    name = models.CharField(_("name"), max_length=80)
+    description = models.TextField(_("description"), max_length=2000, blank=True)
+    member_cap = models.PositiveIntegerField(_("member cap"), default=150)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("groups:detail", args=[self.pk])
+
+    def active_member_count(self) -> int:
+        return self.memberships.filter(status=Membership.Status.ACTIVE).count()
+
+
+class Membership(models.Model):
+    class GroupRole(models.TextChoices):
+        LEADER = "leader", _("Leader")
+        MODERATOR = "moderator", _("Moderator")
+        MEMBER = "member", _("Member")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        REMOVED = "removed", _("Removed")
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=GroupRole.choices, default=GroupRole.MEMBER)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    joined_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    # Highest message id this member has seen; drives the unread marker.
+    last_read_id = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "user"], name="one_membership_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} in group {self.group_id} ({self.role}, {self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def can_moderate(self) -> bool:
+        return self.is_active and self.role in (self.GroupRole.LEADER, self.GroupRole.MODERATOR)
+
+    @property
+    def is_leader(self) -> bool:
+        return self.is_active and self.role == self.GroupRole.LEADER
+
+
+class JoinQuestion(models.Model):
+    """An extra question a leader asks applicants, beside the built-in ones."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="join_questions")
+    text = models.CharField(_("question"), max_length=300)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Application(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for review")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Not approved")
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="applications")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="applications"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    role = models.CharField(_("I am a"), max_length=20, choices=Role.choices)
+    diagnosis = models.CharField(_("cancer type"), max_length=80, blank=True)
+    hospital = models.CharField(_("treatment hospital"), max_length=120, blank=True)
+    stage = models.CharField(_("stage"), max_length=40, blank=True)
+    note = models.TextField(_("about you"), max_length=2000, blank=True)
+    # Answers to the group's own questions: [{"question": str, "answer": str}].
+    answers = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"application {self.pk} of user {self.user_id} to group {self.group_id}"
+
+
+def _new_invite_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class Invite(models.Model):
+    """A link that pre-approves whoever opens it, until it expires or is used up."""
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="invites")
+    token = models.CharField(max_length=40, unique=True, default=_new_invite_token)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    max_uses = models.PositiveIntegerField(null=True, blank=True)  # None: unlimited
+    uses = models.PositiveIntegerField(default=0)
+    revoked = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return f"invite {self.pk} to group {self.group_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("groups:invite", args=[self.token])
+
+    @property
+    def usable(self) -> bool:
+        return (
+            not self.revoked
+            and self.expires_at > timezone.now()
+            and (self.max_uses is None or self.uses < self.max_uses)
+        )

@@ -1,0 +1,70 @@
+"""Reading groups with the permission check in the same step."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AnonymousUser
+from django.utils.translation import gettext as _
+
+from tongzhou.accounts.models import User
+from tongzhou.errors import UserError
+from tongzhou.groups.models import Application, Group, Membership
+
+
+def get_group(group_id: int) -> Group:
+    group = Group.objects.filter(pk=group_id).first()
+    if group is None:
+        raise UserError("group_not_found", _("There is no such group."), 404)
+    return group
+
+
+def membership_of(user: User | AnonymousUser, group: Group | int) -> Membership | None:
+    """The user's active membership, or None."""
+    if not user.is_authenticated:
+        return None
+    gid = group if isinstance(group, int) else group.pk
+    return (
+        Membership.objects.filter(group_id=gid, user_id=user.pk, status=Membership.Status.ACTIVE)
+        .select_related("group")
+        .first()
+    )
+
+
+def access_group(user: User | AnonymousUser, group_id: int) -> Membership:
+    """The caller's active membership of the group, or a refusal a person can read."""
+    group = get_group(group_id)
+    membership = membership_of(user, group)
+    if membership is None:
+        raise UserError(
+            "not_a_member", _("Only members of this group can see its conversation."), 403
+        )
+    return membership
+
+
+def access_moderation(user: User | AnonymousUser, group_id: int) -> Membership:
+    membership = access_group(user, group_id)
+    if not membership.can_moderate:
+        raise UserError(
+            "not_allowed", _("Only the group's leader and moderators can do this."), 403
+        )
+    return membership
+
+
+def access_leadership(user: User | AnonymousUser, group_id: int) -> Membership:
+    membership = access_group(user, group_id)
+    if not membership.is_leader:
+        raise UserError("not_allowed", _("Only the group's leader can do this."), 403)
+    return membership
+
+
+def latest_application(user: User | AnonymousUser, group: Group) -> Application | None:
+    if not user.is_authenticated:
+        return None
+    return Application.objects.filter(group=group, user_id=user.pk).order_by("-id").first()
+
+
+def groups_of(user: User) -> list[Membership]:
+    return list(
+        Membership.objects.filter(user=user, status=Membership.Status.ACTIVE)
+        .select_related("group")
+        .order_by("group__name")
+    )

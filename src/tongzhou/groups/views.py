@@ -1,0 +1,264 @@
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from tongzhou.accounts.models import Role, User
+from tongzhou.chat.queries import unread_count
+from tongzhou.errors import UserError
+from tongzhou.groups import actions
+from tongzhou.groups.api import member_dict
+from tongzhou.groups.models import Application, Group, Invite, Membership
+from tongzhou.groups.queries import (
+    access_group,
+    access_leadership,
+    access_moderation,
+    get_group,
+    groups_of,
+    latest_application,
+    membership_of,
+)
+
+
+def shows_user_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A refusal from an access check becomes a readable page with the right status."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except UserError as e:
+            return render(request, "error.html", {"message": e.message}, status=e.status)
+
+    return wrapper
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]  # login_required guarantees it
+
+
+@login_required
+def directory(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    mine = groups_of(user)
+    mine_ids = {m.group_id for m in mine}
+    rows = [
+        {"membership": m, "group": m.group, "unread": unread_count(m.group_id, m.last_read_id)}
+        for m in mine
+    ]
+    others = []
+    for g in Group.objects.exclude(pk__in=mine_ids):
+        others.append({"group": g, "application": latest_application(user, g)})
+    return render(request, "groups/directory.html", {"mine": rows, "others": others})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def create(request: HttpRequest) -> HttpResponse:
+    error = None
+    if request.method == "POST":
+        try:
+            group = actions.do_create_group(
+                _user(request), request.POST.get("name", ""), request.POST.get("description", "")
+            )
+        except UserError as e:
+            error = e.message
+        else:
+            messages.success(request, _("Your group is ready. Invite people or wait for applications."))
+            return redirect("groups:settings", gid=group.pk)
+    return render(
+        request, "groups/create.html", {"error": error, "form": request.POST}, status=400 if error else 200
+    )
+
+
+@login_required
+@shows_user_errors
+@require_http_methods(["GET", "POST"])
+def detail(request: HttpRequest, gid: int) -> HttpResponse:
+    """The public page of a group: what it is, and the application form or its status."""
+    user = _user(request)
+    group = get_group(gid)
+    if membership_of(user, group) is not None:
+        return redirect("groups:chat", gid=gid)
+    error = None
+    if request.method == "POST":
+        answers = [request.POST.get(f"q{q.pk}", "") for q in group.join_questions.all()]
+        try:
+            actions.do_apply(
+                user,
+                group,
+                role=request.POST.get("role", ""),
+                diagnosis=request.POST.get("diagnosis", ""),
+                hospital=request.POST.get("hospital", ""),
+                stage=request.POST.get("stage", ""),
+                note=request.POST.get("note", ""),
+                answers=answers,
+            )
+        except UserError as e:
+            error = e.message
+        else:
+            messages.success(request, _("Your application is sent. A group leader will review it."))
+            return redirect("groups:detail", gid=gid)
+    application = latest_application(user, group)
+    can_apply = application is None or application.status != Application.Status.PENDING
+    return render(
+        request,
+        "groups/detail.html",
+        {
+            "group": group,
+            "application": application,
+            "can_apply": can_apply,
+            "roles": Role.choices,
+            "questions": group.join_questions.all(),
+            "form": request.POST,
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
+
+
+@login_required
+@shows_user_errors
+def chat(request: HttpRequest, gid: int) -> HttpResponse:
+    membership = access_group(_user(request), gid)
+    config = {
+        "groupId": gid,
+        "me": request.user.pk,
+        "lastReadId": membership.last_read_id,
+        "maxChars": 4000,
+    }
+    return render(request, "chat/chat.html", {"membership": membership, "group": membership.group, "config": config})
+
+
+@login_required
+@shows_user_errors
+@require_http_methods(["GET", "POST"])
+def applications(request: HttpRequest, gid: int) -> HttpResponse:
+    mod = access_moderation(_user(request), gid)
+    if request.method == "POST":
+        app = Application.objects.filter(group=mod.group, pk=request.POST.get("application")).first()
+        if app is None:
+            raise UserError("application_not_found", _("There is no such application."), 404)
+        approve = request.POST.get("decision") == "approve"
+        try:
+            actions.do_decide(_user(request), app, approve=approve, reason=request.POST.get("reason", ""))
+        except UserError as e:
+            messages.error(request, e.message)
+        else:
+            name = app.user.display_name
+            if approve:
+                messages.success(request, _("%(name)s is now a member.") % {"name": name})
+            else:
+                messages.success(request, _("%(name)s was not approved.") % {"name": name})
+        return redirect("groups:applications", gid=gid)
+    pending = Application.objects.filter(group=mod.group, status=Application.Status.PENDING).select_related("user")
+    decided = (
+        Application.objects.filter(group=mod.group)
+        .exclude(status=Application.Status.PENDING)
+        .select_related("user", "decided_by")[:30]
+    )
+    return render(
+        request,
+        "groups/applications.html",
+        {"group": mod.group, "membership": mod, "pending": pending, "decided": decided},
+    )
+
+
+@login_required
+@shows_user_errors
+@require_http_methods(["GET", "POST"])
+def members(request: HttpRequest, gid: int) -> HttpResponse:
+    viewer = access_group(_user(request), gid)
+    if request.method == "POST":
+        leader = access_leadership(_user(request), gid)
+        target = Membership.objects.filter(
+            group=leader.group, user_id=request.POST.get("user"), status=Membership.Status.ACTIVE
+        ).select_related("user").first()
+        if target is None:
+            raise UserError("member_not_found", _("There is no such member in this group."), 404)
+        try:
+            action = request.POST.get("action")
+            if action == "remove":
+                actions.do_remove_member(leader, target)
+                messages.success(request, _("%(name)s was removed from the group.") % {"name": target.user.display_name})
+            elif action in ("moderator", "member"):
+                actions.do_set_role(leader, target, action)
+                messages.success(request, _("%(name)s's role is changed.") % {"name": target.user.display_name})
+        except UserError as e:
+            messages.error(request, e.message)
+        return redirect("groups:members", gid=gid)
+    qs = Membership.objects.filter(group=viewer.group, status=Membership.Status.ACTIVE).select_related("user")
+    rows = [member_dict(m, viewer) for m in qs.order_by("joined_at")]
+    return render(
+        request,
+        "groups/members.html",
+        {"group": viewer.group, "membership": viewer, "members": rows, "count": len(rows)},
+    )
+
+
+@login_required
+@shows_user_errors
+@require_http_methods(["GET", "POST"])
+def group_settings(request: HttpRequest, gid: int) -> HttpResponse:
+    leader = access_leadership(_user(request), gid)
+    new_invite = None
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "details":
+                actions.do_update_group(leader, request.POST.get("name", ""), request.POST.get("description", ""))
+                actions.do_set_cap(leader, request.POST.get("member_cap"))
+            elif action == "add_question":
+                actions.do_add_join_question(leader, request.POST.get("text", ""))
+            elif action == "delete_question":
+                actions.do_delete_join_question(leader, int(request.POST.get("question", 0)))
+            elif action == "invite":
+                new_invite = actions.do_create_invite(
+                    leader, hours=request.POST.get("hours"), max_uses=request.POST.get("max_uses")
+                )
+            elif action == "revoke_invite":
+                actions.do_revoke_invite(leader, int(request.POST.get("invite", 0)))
+        except UserError as e:
+            messages.error(request, e.message)
+        else:
+            messages.success(request, _("Saved."))
+            if new_invite is None:
+                return redirect("groups:settings", gid=gid)
+    invites = Invite.objects.filter(group=leader.group, revoked=False).order_by("-id")[:20]
+    return render(
+        request,
+        "groups/settings.html",
+        {
+            "group": leader.group,
+            "membership": leader,
+            "questions": leader.group.join_questions.all(),
+            "invites": [i for i in invites if i.usable],
+            "new_invite_url": request.build_absolute_uri(new_invite.get_absolute_url()) if new_invite else None,
+        },
+    )
+
+
+@login_required
+@shows_user_errors
+@require_http_methods(["GET", "POST"])
+def invite(request: HttpRequest, token: str) -> HttpResponse:
+    found = Invite.objects.select_related("group").filter(token=token).first()
+    if found is None or not found.usable:
+        raise UserError(
+            "invite_invalid",
+            _("This invite link has expired or been used up. Ask the group leader for a new one."),
+            410,
+        )
+    if request.method == "POST":
+        membership = actions.do_accept_invite(_user(request), token)
+        messages.success(request, _("Welcome to %(group)s!") % {"group": membership.group.name})
+        return redirect("groups:chat", gid=membership.group_id)
+    return render(request, "groups/invite.html", {"invite": found, "group": found.group})

@@ -1,0 +1,211 @@
+// Group chat: history over the API, live messages over a WebSocket, sends over the API.
+// Every message is keyed by id, so replays and retries never show twice.
+const config = JSON.parse(document.getElementById("chat-config").textContent);
+const t = JSON.parse(document.getElementById("chat-i18n").textContent);
+const api = `/api/v1/groups/${config.groupId}`;
+const list = document.getElementById("messages");
+const log = document.getElementById("log");
+const tpl = document.getElementById("message-template");
+const form = document.getElementById("composer");
+const textarea = document.getElementById("text");
+const sendButton = document.getElementById("send");
+const errorBox = document.getElementById("send-error");
+const conn = document.getElementById("conn");
+const olderButton = document.getElementById("older");
+const isQuestion = document.getElementById("is-question");
+const count = document.getElementById("count");
+const replying = document.getElementById("replying");
+
+const seen = new Map(); // id -> <li>
+let lastId = 0;
+let oldestId = null;
+let replyTo = null;
+let pendingClientId = null; // reused on retry so a resend never duplicates
+let unreadMarked = false;
+let socket = null;
+let retryDelay = 500;
+let closedForGood = false;
+
+const fmt = (s, vars) => s.replace(/%\((\w+)\)s/g, (_, k) => vars[k]);
+const csrf = () => (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
+const newClientId = () =>
+  (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`);
+
+function render(m) {
+  if (seen.has(m.id)) return null;
+  const li = tpl.content.firstElementChild.cloneNode(true);
+  li.dataset.id = m.id;
+  li.id = `m${m.id}`;
+  if (m.sender.id === config.me) li.classList.add("mine");
+  li.querySelector(".sender").textContent = m.sender.display_name;
+  li.querySelector(".text").textContent = m.text;
+  if (m.kind === "question") {
+    li.classList.add("question");
+    li.querySelector(".kind-tag").hidden = false;
+  }
+  if (m.reply_preview) {
+    const q = li.querySelector(".quote");
+    q.hidden = false;
+    q.textContent = `${m.reply_preview.sender_name}: ${m.reply_preview.text}`;
+  }
+  const time = li.querySelector("time");
+  time.dateTime = m.created_at;
+  time.textContent = new Date(m.created_at).toLocaleString(document.documentElement.lang, {
+    month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit",
+  });
+  li.querySelector(".reply-button").addEventListener("click", () => startReply(m));
+  seen.set(m.id, li);
+  return li;
+}
+
+function insert(m) {
+  const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 120;
+  const li = render(m);
+  if (!li) return;
+  // Keep id order even when a replay and a live push interleave.
+  let after = null;
+  for (const el of list.children) {
+    if (el.dataset.id && Number(el.dataset.id) > m.id) { after = el; break; }
+  }
+  list.insertBefore(li, after);
+  if (!unreadMarked && m.id > config.lastReadId && m.sender.id !== config.me) {
+    const marker = document.createElement("li");
+    marker.className = "unread-marker";
+    marker.id = "unread-marker";
+    marker.textContent = t.unread;
+    list.insertBefore(marker, li);
+    unreadMarked = true;
+  }
+  lastId = Math.max(lastId, m.id);
+  oldestId = oldestId === null ? m.id : Math.min(oldestId, m.id);
+  if (nearBottom || m.sender.id === config.me) log.scrollTop = log.scrollHeight;
+  scheduleRead();
+}
+
+let readTimer = null;
+function scheduleRead() {
+  if (readTimer || document.hidden) return;
+  readTimer = setTimeout(async () => {
+    readTimer = null;
+    try {
+      await fetch(`${api}/read`, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+        body: JSON.stringify({ last_read_id: lastId }),
+      });
+    } catch (e) { /* the marker will catch up next time */ }
+  }, 1500);
+}
+document.addEventListener("visibilitychange", () => { if (!document.hidden) scheduleRead(); });
+
+async function loadPage(params) {
+  const r = await fetch(`${api}/messages?${new URLSearchParams(params)}`, { credentials: "same-origin" });
+  if (!r.ok) throw new Error(String(r.status));
+  return (await r.json()).messages;
+}
+
+async function loadInitial() {
+  const page = await loadPage({ limit: 50 });
+  page.forEach(insert);
+  olderButton.hidden = page.length < 50;
+  const marker = document.getElementById("unread-marker");
+  if (marker) marker.scrollIntoView({ block: "center" });
+  else log.scrollTop = log.scrollHeight;
+}
+
+async function loadOlder() {
+  if (oldestId === null) return;
+  const before = log.scrollHeight;
+  const page = await loadPage({ before: oldestId, limit: 50 });
+  const first = list.querySelector("li[data-id]");
+  for (const m of page) { // oldest first: each goes just above the previous top
+    const li = render(m);
+    if (li) list.insertBefore(li, first);
+    oldestId = Math.min(oldestId, m.id);
+  }
+  log.scrollTop = log.scrollHeight - before;
+  olderButton.hidden = page.length < 50;
+}
+olderButton.addEventListener("click", loadOlder);
+log.addEventListener("scroll", () => { if (log.scrollTop === 0 && !olderButton.hidden) loadOlder(); });
+
+function setConn(state, text) {
+  conn.dataset.state = state;
+  conn.textContent = text;
+}
+
+function connect() {
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  socket = new WebSocket(`${proto}://${location.host}/ws/groups/${config.groupId}/?after=${lastId}`);
+  socket.addEventListener("open", () => { retryDelay = 500; setConn("live", t.live); });
+  socket.addEventListener("message", (ev) => {
+    const data = JSON.parse(ev.data);
+    if (data.type === "message.new") insert(data.message);
+  });
+  socket.addEventListener("close", (ev) => {
+    if (ev.code === 4403) {
+      closedForGood = true;
+      setConn("closed", t.removed);
+      textarea.disabled = true; sendButton.disabled = true;
+      return;
+    }
+    if (ev.code === 4401) { location.href = "/accounts/login/?next=" + encodeURIComponent(location.pathname); return; }
+    if (closedForGood) return;
+    setConn("reconnecting", t.reconnecting);
+    setTimeout(connect, retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 10000);
+  });
+}
+
+function startReply(m) {
+  replyTo = m.id;
+  replying.hidden = false;
+  document.getElementById("replying-text").textContent =
+    `${fmt(t.replyingTo, { name: m.sender.display_name })}: ${m.text.slice(0, 60)}`;
+  textarea.focus();
+}
+document.getElementById("reply-cancel").addEventListener("click", () => { replyTo = null; replying.hidden = true; });
+
+function showError(msg) { errorBox.textContent = msg; errorBox.hidden = false; }
+
+textarea.addEventListener("input", () => {
+  const n = textarea.value.length;
+  count.textContent = n > config.maxChars - 500 ? `${n} / ${config.maxChars}` : "";
+  if (n <= config.maxChars) errorBox.hidden = true;
+  pendingClientId = null; // an edited text is a new message
+});
+textarea.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
+});
+
+form.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const text = textarea.value;
+  if (!text.trim()) { showError(t.empty); return; }
+  if (text.trim().length > config.maxChars) { showError(fmt(t.tooLong, { n: text.trim().length, max: config.maxChars })); return; }
+  pendingClientId = pendingClientId || newClientId();
+  sendButton.disabled = true;
+  sendButton.textContent = t.sending;
+  try {
+    const r = await fetch(`${api}/messages`, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+      body: JSON.stringify({
+        client_id: pendingClientId, text, kind: isQuestion.checked ? "question" : "text", reply_to: replyTo,
+      }),
+    });
+    const body = await r.json().catch(() => ({}));
+    if (!r.ok) { showError((body.error && body.error.message) || t.sendFailed); return; }
+    insert(body);
+    textarea.value = ""; count.textContent = ""; errorBox.hidden = true;
+    pendingClientId = null; replyTo = null; replying.hidden = true; isQuestion.checked = false;
+  } catch (err) {
+    showError(t.sendFailed); // text stays in the composer; the same client_id is reused
+  } finally {
+    sendButton.disabled = closedForGood;
+    sendButton.textContent = sendButton.dataset.label;
+  }
+});
+sendButton.dataset.label = sendButton.textContent;
+
+loadInitial().catch(() => setConn("reconnecting", t.reconnecting)).finally(connect);
