@@ -12,6 +12,7 @@ TONGZHOU_DEBUG      1 to turn DEBUG on (development only)
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -100,7 +101,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Tests use a file, not memory, so a real server thread can share the test database.
     DATABASES["default"]["TEST"] = {
-        "NAME": os.environ.get("TONGZHOU_TEST_SQLITE", str(DATA_DIR / "test.sqlite3"))
+        "NAME": os.environ.get(
+            "TONGZHOU_TEST_SQLITE", str(Path(tempfile.gettempdir()) / "tongzhou-test.sqlite3")
+        )
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -143,7 +146,7 @@ TIME_ZONE = os.environ.get("TONGZHOU_TIME_ZONE", "Asia/Shanghai")
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = None  # served by WhiteNoise from the package (WHITENOISE_USE_FINDERS)
 WHITENOISE_USE_FINDERS = True  # serve straight from the package; no collectstatic step
 MEDIA_ROOT = DATA_DIR / "media"
 

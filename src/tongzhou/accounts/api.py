@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from tongzhou.accounts.actions import do_register, do_update_profile, profile_of
 from tongzhou.accounts.models import HEALTH_FIELDS, ApiToken, Profile, User
@@ -63,9 +63,9 @@ def _me(user: User, profile: Profile) -> dict[str, object]:
 
 
 @router.post("/auth/register", auth=None, response={201: RegisterOut}, operation_id="register")
-def register(request: HttpRequest, payload: RegisterIn) -> tuple[int, dict[str, object]]:
+def register(request: HttpRequest, payload: RegisterIn) -> Status[dict[str, object]]:
     user = do_register(payload.username, payload.password, payload.display_name)
-    return 201, {"id": user.pk, "username": user.username}
+    return Status(201, {"id": user.pk, "username": user.username})
 
 
 @router.post("/auth/token", auth=None, response=TokenOut, operation_id="issue_token")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from tongzhou.accounts.models import User
 from tongzhou.chat.actions import do_mark_read, do_send_message
@@ -25,7 +25,7 @@ class ReadIn(Schema):
 
 
 @router.post("/groups/{gid}/messages", response={200: dict, 201: dict}, operation_id="send_message")
-def send_message(request: HttpRequest, gid: int, payload: MessageIn) -> tuple[int, dict[str, Any]]:
+def send_message(request: HttpRequest, gid: int, payload: MessageIn) -> Status[dict[str, Any]]:
     user: User = request.user  # type: ignore[assignment]  # auth guarantees a signed-in user
     message, created = do_send_message(
         user,
@@ -36,7 +36,7 @@ def send_message(request: HttpRequest, gid: int, payload: MessageIn) -> tuple[in
         reply_to=payload.reply_to,
     )
     answer: dict[str, Any] = {**message, "notices": []}
-    return (201 if created else 200), answer
+    return Status(201 if created else 200, answer)
 
 
 @router.get("/groups/{gid}/messages", operation_id="list_messages")

@@ -30,15 +30,16 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         self.group_id = int(self.scope["url_route"]["kwargs"]["group_id"])
-        await self.accept()
         if user is None or not user.is_authenticated:
+            await self.accept()
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         if await database_sync_to_async(membership_of)(user, self.group_id) is None:
+            await self.accept()
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        # Subscribe first, then replay: events published meanwhile wait in our channel and
-        # are dropped as duplicates by id when they are handled.
+        # Subscribe before accepting and before replaying: events published meanwhile wait in
+        # our channel and are dropped as duplicates by id when they are handled.
         await self.channel_layer.group_add(group_channel(self.group_id), self.channel_name)
         self.joined = True
         qs = parse_qs(self.scope.get("query_string", b"").decode())
@@ -46,12 +47,13 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
             after = int(qs.get("after", ["-1"])[0])
         except ValueError:
             after = -1
-        self.last_sent_id = 0
         if after >= 0:
             self.last_sent_id = after
+            await self.accept()
             await self.replay_until(None)
         else:  # no cursor: only live messages from now on
             self.last_sent_id = await database_sync_to_async(self._newest)()
+            await self.accept()
 
     def _newest(self) -> int:
         from tongzhou.chat.queries import last_message_id

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from tongzhou.accounts.models import Profile, User
 from tongzhou.errors import UserError
@@ -138,10 +138,10 @@ def list_groups(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.post("/groups", response={201: dict}, operation_id="create_group")
-def create_group(request: HttpRequest, payload: GroupIn) -> tuple[int, dict[str, Any]]:
+def create_group(request: HttpRequest, payload: GroupIn) -> Status[dict[str, Any]]:
     user = _user(request)
     group = actions.do_create_group(user, payload.name, payload.description)
-    return 201, group_dict(group, user)
+    return Status(201, group_dict(group, user))
 
 
 @router.get("/groups/{gid}", operation_id="get_group")
@@ -164,9 +164,9 @@ def update_group(request: HttpRequest, gid: int, payload: GroupPatch) -> dict[st
 
 
 @router.post("/groups/{gid}/applications", response={201: dict}, operation_id="apply")
-def apply(request: HttpRequest, gid: int, payload: ApplicationIn) -> tuple[int, dict[str, Any]]:
+def apply(request: HttpRequest, gid: int, payload: ApplicationIn) -> Status[dict[str, Any]]:
     app = actions.do_apply(_user(request), get_group(gid), **payload.dict())
-    return 201, {"id": app.pk, "status": app.status}
+    return Status(201, {"id": app.pk, "status": app.status})
 
 
 @router.get("/groups/{gid}/applications", operation_id="list_applications")
@@ -225,23 +225,23 @@ def set_role(request: HttpRequest, gid: int, uid: int, payload: RoleIn) -> dict[
 
 
 @router.delete("/groups/{gid}/members/{uid}", response={204: None}, operation_id="remove_member")
-def remove_member(request: HttpRequest, gid: int, uid: int) -> tuple[int, None]:
+def remove_member(request: HttpRequest, gid: int, uid: int) -> Status[None]:
     leader = access_leadership(_user(request), gid)
     actions.do_remove_member(leader, _target(leader, uid))
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/groups/{gid}/join-questions", response={201: dict}, operation_id="add_join_question")
-def add_question(request: HttpRequest, gid: int, payload: QuestionIn) -> tuple[int, dict[str, Any]]:
+def add_question(request: HttpRequest, gid: int, payload: QuestionIn) -> Status[dict[str, Any]]:
     leader = access_leadership(_user(request), gid)
     q = actions.do_add_join_question(leader, payload.text)
-    return 201, {"id": q.pk, "text": q.text}
+    return Status(201, {"id": q.pk, "text": q.text})
 
 
 @router.delete("/groups/{gid}/join-questions/{qid}", response={204: None}, operation_id="delete_join_question")
-def delete_question(request: HttpRequest, gid: int, qid: int) -> tuple[int, None]:
+def delete_question(request: HttpRequest, gid: int, qid: int) -> Status[None]:
     actions.do_delete_join_question(access_leadership(_user(request), gid), qid)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/groups/{gid}/invites", operation_id="list_invites")
@@ -252,16 +252,16 @@ def list_invites(request: HttpRequest, gid: int) -> dict[str, Any]:
 
 
 @router.post("/groups/{gid}/invites", response={201: dict}, operation_id="create_invite")
-def create_invite(request: HttpRequest, gid: int, payload: InviteIn) -> tuple[int, dict[str, Any]]:
+def create_invite(request: HttpRequest, gid: int, payload: InviteIn) -> Status[dict[str, Any]]:
     leader = access_leadership(_user(request), gid)
     invite = actions.do_create_invite(leader, hours=payload.hours, max_uses=payload.max_uses)
-    return 201, invite_dict(invite, request)
+    return Status(201, invite_dict(invite, request))
 
 
 @router.delete("/groups/{gid}/invites/{iid}", response={204: None}, operation_id="revoke_invite")
-def revoke_invite(request: HttpRequest, gid: int, iid: int) -> tuple[int, None]:
+def revoke_invite(request: HttpRequest, gid: int, iid: int) -> Status[None]:
     actions.do_revoke_invite(access_leadership(_user(request), gid), iid)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/invites/{token}/accept", operation_id="accept_invite")

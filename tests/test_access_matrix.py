@@ -1,0 +1,220 @@
+"""Every API endpoint and page × every position a person can stand in."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from tongzhou.chat.actions import do_send_message
+from tongzhou.groups.models import Application, Invite, JoinQuestion
+
+from .conftest import ROLES, World
+
+SECRET = "my private radiotherapy worry"
+
+MEMBERS = {"member", "moderator", "leader"}
+MODS = {"moderator", "leader"}
+
+
+def expect(allowed: set[str], ok: int, denied: int = 403) -> dict[str, int]:
+    return {r: (401 if r == "anonymous" else ok if r in allowed else denied) for r in ROLES}
+
+
+def everyone(ok: int) -> dict[str, int]:
+    return {r: (401 if r == "anonymous" else ok) for r in ROLES}
+
+
+# (name, method, path, body, expected status by role)
+API_CASES: list[tuple[str, str, str, Any, dict[str, int]]] = [
+    ("me", "get", "/api/v1/me", None, everyone(200)),
+    ("update_profile", "patch", "/api/v1/me/profile", {"stage": "II"}, everyone(200)),
+    ("list_groups", "get", "/api/v1/groups", None, everyone(200)),
+    ("create_group", "post", "/api/v1/groups", {"name": "New"}, everyone(201)),
+    ("get_group", "get", "/api/v1/groups/{gid}", None, everyone(200)),
+    ("update_group", "patch", "/api/v1/groups/{gid}", {"member_cap": 120}, expect({"leader"}, 200)),
+    (
+        "apply",
+        "post",
+        "/api/v1/groups/{gid}/applications",
+        {"role": "patient"},
+        {
+            "anonymous": 401, "applicant": 409, "rejected": 201, "member": 409,
+            "moderator": 409, "leader": 409, "removed": 201, "outsider": 201,
+        },
+    ),
+    ("list_applications", "get", "/api/v1/groups/{gid}/applications", None, expect(MODS, 200)),
+    (
+        "my_application",
+        "get",
+        "/api/v1/groups/{gid}/applications/mine",
+        None,
+        {
+            "anonymous": 401, "applicant": 200, "rejected": 200, "member": 200,
+            "moderator": 200, "leader": 404, "removed": 200, "outsider": 404,
+        },
+    ),
+    (
+        "decide_application",
+        "post",
+        "/api/v1/groups/{gid}/applications/{aid}/decision",
+        {"approve": True},
+        expect(MODS, 200),
+    ),
+    ("list_members", "get", "/api/v1/groups/{gid}/members", None, expect(MEMBERS, 200)),
+    (
+        "set_member_role",
+        "post",
+        "/api/v1/groups/{gid}/members/{uid}/role",
+        {"role": "moderator"},
+        expect({"leader"}, 200),
+    ),
+    ("remove_member", "delete", "/api/v1/groups/{gid}/members/{uid}", None, expect({"leader"}, 204)),
+    (
+        "add_join_question",
+        "post",
+        "/api/v1/groups/{gid}/join-questions",
+        {"text": "Which hospital?"},
+        expect({"leader"}, 201),
+    ),
+    (
+        "delete_join_question",
+        "delete",
+        "/api/v1/groups/{gid}/join-questions/{qid}",
+        None,
+        expect({"leader"}, 204),
+    ),
+    ("list_invites", "get", "/api/v1/groups/{gid}/invites", None, expect({"leader"}, 200)),
+    ("create_invite", "post", "/api/v1/groups/{gid}/invites", {"hours": 24}, expect({"leader"}, 201)),
+    ("revoke_invite", "delete", "/api/v1/groups/{gid}/invites/{iid}", None, expect({"leader"}, 204)),
+    ("accept_invite", "post", "/api/v1/invites/{token}/accept", None, everyone(200)),
+    (
+        "send_message",
+        "post",
+        "/api/v1/groups/{gid}/messages",
+        {"client_id": "c-1", "text": "hello"},
+        expect(MEMBERS, 201),
+    ),
+    ("list_messages", "get", "/api/v1/groups/{gid}/messages", None, expect(MEMBERS, 200)),
+    ("mark_read", "post", "/api/v1/groups/{gid}/read", {"last_read_id": 1}, expect(MEMBERS, 200)),
+]
+
+
+def fill(path: str, world: World) -> str:
+    group = world.group
+    leader = world.users["leader"]
+    assert leader is not None
+    app = Application.objects.get(group=group, user=world.users["applicant"])
+    question = (
+        JoinQuestion.objects.create(group=group, text="Why join?") if "{qid}" in path else None
+    )
+    invite = Invite.objects.create(
+        group=group, created_by=leader, expires_at=timezone.now() + dt.timedelta(days=1)
+    )
+    return path.format(
+        gid=group.pk,
+        aid=app.pk,
+        uid=world.users["member"].pk,  # type: ignore[union-attr]
+        qid=question.pk if question else 0,
+        iid=invite.pk,
+        token=invite.token,
+    )
+
+
+def test_every_api_operation_is_in_the_matrix() -> None:
+    from tongzhou.api import api
+
+    schema = api.get_openapi_schema()
+    operations = {
+        op["operationId"]
+        for path in schema["paths"].values()
+        for op in path.values()
+        if isinstance(op, dict) and "operationId" in op
+    }
+    covered = {name for name, *_rest in API_CASES} | {"register", "issue_token"}
+    assert operations == covered
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("name", "method", "path", "body", "expected"), API_CASES, ids=[c[0] for c in API_CASES])
+def test_api_access(world: World, role: str, name: str, method: str, path: str, body: Any, expected: dict[str, int]) -> None:
+    leader = world.users["leader"]
+    assert leader is not None
+    do_send_message(leader, world.group.pk, client_id="seed", text=SECRET)
+    client = world.client(role)
+    url = fill(path, world)
+    kwargs: dict[str, Any] = {"content_type": "application/json"}
+    if body is not None:
+        kwargs["data"] = body
+    r = getattr(client, method)(url, **kwargs)
+    assert r.status_code == expected[role], (role, url, r.content[:300])
+    if r.status_code >= 400:
+        error = r.json()["error"]
+        assert error["code"] and error["message"]
+        assert SECRET not in r.content.decode()
+    if role not in MEMBERS:
+        assert SECRET not in r.content.decode()
+
+
+def test_bearer_token_is_an_alternative_to_the_session(world: World) -> None:
+    from django.test import Client
+
+    c = Client()
+    r = c.post(
+        "/api/v1/auth/token",
+        {"username": "member1", "password": "correct horse 2026"},
+        content_type="application/json",
+    )
+    assert r.status_code == 200, r.json()
+    token = r.json()["token"]
+    r = c.get(f"/api/v1/groups/{world.group.pk}/messages", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert r.status_code == 200
+    r = c.get(f"/api/v1/groups/{world.group.pk}/messages", HTTP_AUTHORIZATION="Bearer nope")
+    assert r.status_code == 401
+
+
+def test_session_clients_need_csrf(world: World) -> None:
+    from django.test import Client
+
+    c = Client(enforce_csrf_checks=True)
+    c.force_login(world.users["member"])  # type: ignore[arg-type]
+    r = c.post(
+        f"/api/v1/groups/{world.group.pk}/messages",
+        {"client_id": "x", "text": "hi"},
+        content_type="application/json",
+    )
+    assert r.status_code == 403
+    assert r.json()["error"]["code"] == "csrf_failed"
+
+
+# Pages: anonymous visitors are sent to sign in (302); the rest as below.
+PAGE_CASES: list[tuple[str, str, dict[str, int]]] = [
+    ("directory", "/groups/", everyone(200)),
+    ("profile", "/accounts/profile/", everyone(200)),
+    ("create_group", "/groups/new/", everyone(200)),
+    (
+        "group_detail",
+        "/groups/{gid}/",
+        {r: (302 if r in MEMBERS or r == "anonymous" else 200) for r in ROLES},
+    ),
+    ("chat", "/groups/{gid}/chat/", expect(MEMBERS, 200)),
+    ("applications", "/groups/{gid}/applications/", expect(MODS, 200)),
+    ("members", "/groups/{gid}/members/", expect(MEMBERS, 200)),
+    ("settings", "/groups/{gid}/settings/", expect({"leader"}, 200)),
+    ("invite", "/groups/invite/{token}/", everyone(200)),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("name", "path", "expected"), PAGE_CASES, ids=[c[0] for c in PAGE_CASES])
+def test_page_access(world: World, role: str, name: str, path: str, expected: dict[str, int]) -> None:
+    leader = world.users["leader"]
+    do_send_message(leader, world.group.pk, client_id="seed", text=SECRET)  # type: ignore[arg-type]
+    r = world.client(role).get(fill(path, world))
+    want = 302 if role == "anonymous" else expected[role]
+    assert r.status_code == want, (role, path)
+    if role == "anonymous":
+        assert r["Location"].startswith("/accounts/login/")
+    assert SECRET not in r.content.decode()
