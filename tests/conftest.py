@@ -14,12 +14,12 @@ import pytest
 # there are safe (test-only setting).
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-from django.test import Client  # noqa: E402
+from django.test import Client
 
-from tongzhou.accounts.actions import do_register  # noqa: E402
-from tongzhou.accounts.models import User  # noqa: E402
-from tongzhou.groups import actions as group_actions  # noqa: E402
-from tongzhou.groups.models import Group, Membership  # noqa: E402
+from tongzhou.accounts.actions import do_register
+from tongzhou.accounts.models import User
+from tongzhou.groups import actions as group_actions
+from tongzhou.groups.models import Group, Membership
 
 PASSWORD = "correct horse 2026"
 
@@ -78,7 +78,9 @@ def build_world() -> World:
     for role in ("member", "moderator", "removed"):
         app = group_actions.do_apply(users[role], group, role="patient")  # type: ignore[arg-type]
         group_actions.do_decide(leader, app, approve=True)
-    group_actions.do_set_role(lm, Membership.objects.get(group=group, user=users["moderator"]), "moderator")
+    group_actions.do_set_role(
+        lm, Membership.objects.get(group=group, user=users["moderator"]), "moderator"
+    )
     group_actions.do_remove_member(lm, Membership.objects.get(group=group, user=users["removed"]))
     group_actions.do_apply(users["applicant"], group, role="carer")  # type: ignore[arg-type]
     rej = group_actions.do_apply(users["rejected"], group, role="patient")  # type: ignore[arg-type]
@@ -119,7 +121,9 @@ def asgi_server(transactional_db: Any) -> Iterator[LiveServer]:
 
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(application, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            application, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

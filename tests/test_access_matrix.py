@@ -41,8 +41,14 @@ API_CASES: list[tuple[str, str, str, Any, dict[str, int]]] = [
         "/api/v1/groups/{gid}/applications",
         {"role": "patient"},
         {
-            "anonymous": 401, "applicant": 409, "rejected": 201, "member": 409,
-            "moderator": 409, "leader": 409, "removed": 201, "outsider": 201,
+            "anonymous": 401,
+            "applicant": 409,
+            "rejected": 201,
+            "member": 409,
+            "moderator": 409,
+            "leader": 409,
+            "removed": 201,
+            "outsider": 201,
         },
     ),
     ("list_applications", "get", "/api/v1/groups/{gid}/applications", None, expect(MODS, 200)),
@@ -52,8 +58,14 @@ API_CASES: list[tuple[str, str, str, Any, dict[str, int]]] = [
         "/api/v1/groups/{gid}/applications/mine",
         None,
         {
-            "anonymous": 401, "applicant": 200, "rejected": 200, "member": 200,
-            "moderator": 200, "leader": 404, "removed": 200, "outsider": 404,
+            "anonymous": 401,
+            "applicant": 200,
+            "rejected": 200,
+            "member": 200,
+            "moderator": 200,
+            "leader": 404,
+            "removed": 200,
+            "outsider": 404,
         },
     ),
     (
@@ -71,7 +83,13 @@ API_CASES: list[tuple[str, str, str, Any, dict[str, int]]] = [
         {"role": "moderator"},
         expect({"leader"}, 200),
     ),
-    ("remove_member", "delete", "/api/v1/groups/{gid}/members/{uid}", None, expect({"leader"}, 204)),
+    (
+        "remove_member",
+        "delete",
+        "/api/v1/groups/{gid}/members/{uid}",
+        None,
+        expect({"leader"}, 204),
+    ),
     (
         "add_join_question",
         "post",
@@ -87,8 +105,20 @@ API_CASES: list[tuple[str, str, str, Any, dict[str, int]]] = [
         expect({"leader"}, 204),
     ),
     ("list_invites", "get", "/api/v1/groups/{gid}/invites", None, expect({"leader"}, 200)),
-    ("create_invite", "post", "/api/v1/groups/{gid}/invites", {"hours": 24}, expect({"leader"}, 201)),
-    ("revoke_invite", "delete", "/api/v1/groups/{gid}/invites/{iid}", None, expect({"leader"}, 204)),
+    (
+        "create_invite",
+        "post",
+        "/api/v1/groups/{gid}/invites",
+        {"hours": 24},
+        expect({"leader"}, 201),
+    ),
+    (
+        "revoke_invite",
+        "delete",
+        "/api/v1/groups/{gid}/invites/{iid}",
+        None,
+        expect({"leader"}, 204),
+    ),
     ("accept_invite", "post", "/api/v1/invites/{token}/accept", None, everyone(200)),
     (
         "send_message",
@@ -138,8 +168,12 @@ def test_every_api_operation_is_in_the_matrix() -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("name", "method", "path", "body", "expected"), API_CASES, ids=[c[0] for c in API_CASES])
-def test_api_access(world: World, role: str, name: str, method: str, path: str, body: Any, expected: dict[str, int]) -> None:
+@pytest.mark.parametrize(
+    ("name", "method", "path", "body", "expected"), API_CASES, ids=[c[0] for c in API_CASES]
+)
+def test_api_access(
+    world: World, role: str, name: str, method: str, path: str, body: Any, expected: dict[str, int]
+) -> None:
     leader = world.users["leader"]
     assert leader is not None
     do_send_message(leader, world.group.pk, client_id="seed", text=SECRET)
@@ -209,7 +243,9 @@ PAGE_CASES: list[tuple[str, str, dict[str, int]]] = [
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("name", "path", "expected"), PAGE_CASES, ids=[c[0] for c in PAGE_CASES])
-def test_page_access(world: World, role: str, name: str, path: str, expected: dict[str, int]) -> None:
+def test_page_access(
+    world: World, role: str, name: str, path: str, expected: dict[str, int]
+) -> None:
     leader = world.users["leader"]
     do_send_message(leader, world.group.pk, client_id="seed", text=SECRET)  # type: ignore[arg-type]
     r = world.client(role).get(fill(path, world))

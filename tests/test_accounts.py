@@ -16,7 +16,11 @@ def post(c: Client, url: str, data: object, **extra: str):  # type: ignore[no-un
 
 def test_register_then_token_then_me() -> None:
     c = Client()
-    r = post(c, "/api/v1/auth/register", {"username": "fang", "password": "sunflower-2026", "display_name": "阿芳"})
+    r = post(
+        c,
+        "/api/v1/auth/register",
+        {"username": "fang", "password": "sunflower-2026", "display_name": "阿芳"},
+    )
     assert r.status_code == 201, r.json()
     assert r.json()["username"] == "fang"
     r = post(c, "/api/v1/auth/token", {"username": "fang", "password": "sunflower-2026"})
@@ -29,11 +33,23 @@ def test_register_then_token_then_me() -> None:
 @pytest.mark.parametrize(
     ("body", "code", "status"),
     [
-        ({"username": "ab", "password": "sunflower-2026", "display_name": "x"}, "invalid_username", 400),
-        ({"username": "has space", "password": "sunflower-2026", "display_name": "x"}, "invalid_username", 400),
+        (
+            {"username": "ab", "password": "sunflower-2026", "display_name": "x"},
+            "invalid_username",
+            400,
+        ),
+        (
+            {"username": "has space", "password": "sunflower-2026", "display_name": "x"},
+            "invalid_username",
+            400,
+        ),
         ({"username": "fang2", "password": "12345678", "display_name": "x"}, "weak_password", 400),
         ({"username": "fang2", "password": "password", "display_name": "x"}, "weak_password", 400),
-        ({"username": "fang2", "password": "sunflower-2026", "display_name": "  "}, "invalid_display_name", 400),
+        (
+            {"username": "fang2", "password": "sunflower-2026", "display_name": "  "},
+            "invalid_display_name",
+            400,
+        ),
         ({"username": "fang2", "password": 12345, "display_name": "x"}, "invalid_input", 422),
         ({"username": "fang2"}, "invalid_input", 422),
     ],
@@ -47,7 +63,11 @@ def test_register_refusals_are_readable(body: dict[str, object], code: str, stat
 
 def test_duplicate_username_is_refused_case_insensitively() -> None:
     make_user("fang")
-    r = post(Client(), "/api/v1/auth/register", {"username": "FANG", "password": "sunflower-2026", "display_name": "F"})
+    r = post(
+        Client(),
+        "/api/v1/auth/register",
+        {"username": "FANG", "password": "sunflower-2026", "display_name": "F"},
+    )
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "username_taken"
 
@@ -85,10 +105,14 @@ def test_passwords_are_hashed_with_argon2_in_real_settings() -> None:
 def test_health_fields_follow_their_visibility(world: World) -> None:
     member = world.users["member"]
     Profile.objects.filter(user=member).update(
-        cancer_type="鼻咽癌", cancer_type_visibility="members",
-        hospital="Sun Yat-sen", hospital_visibility="leaders",
-        stage="III", stage_visibility="nobody",
+        cancer_type="鼻咽癌",
+        cancer_type_visibility="members",
+        hospital="Sun Yat-sen",
+        hospital_visibility="leaders",
+        stage="III",
+        stage_visibility="nobody",
     )
+
     def seen_by(role: str) -> dict[str, object]:
         r = world.client(role).get(f"/api/v1/groups/{world.group.pk}/members")
         row = next(m for m in r.json()["members"] if m["user"]["id"] == member.pk)  # type: ignore[union-attr]
@@ -96,17 +120,24 @@ def test_health_fields_follow_their_visibility(world: World) -> None:
 
     assert seen_by("moderator") == {"cancer_type": "鼻咽癌", "hospital": "Sun Yat-sen"}
     assert seen_by("leader") == {"cancer_type": "鼻咽癌", "hospital": "Sun Yat-sen"}
-    assert seen_by("member") == {"cancer_type": "鼻咽癌", "hospital": "Sun Yat-sen", "stage": "III"}  # self
+    assert seen_by("member") == {
+        "cancer_type": "鼻咽癌",
+        "hospital": "Sun Yat-sen",
+        "stage": "III",
+    }  # self
     other = world.client("leader")
     other.force_login(world.users["moderator"])  # type: ignore[arg-type]
     # A plain member sees only what is shared with members.
     plain = make_user("plain")
     from tongzhou.groups.actions import do_apply, do_decide
+
     do_decide(world.users["leader"], do_apply(plain, world.group, role="patient"), approve=True)  # type: ignore[arg-type]
     c = Client()
     c.force_login(plain)
     rows = c.get(f"/api/v1/groups/{world.group.pk}/members").json()["members"]
-    assert next(m for m in rows if m["user"]["id"] == member.pk)["profile"] == {"cancer_type": "鼻咽癌"}  # type: ignore[union-attr]
+    assert next(m for m in rows if m["user"]["id"] == member.pk)["profile"] == {
+        "cancer_type": "鼻咽癌"
+    }  # type: ignore[union-attr]
 
 
 def test_profile_update_validates(world: World) -> None:
@@ -116,7 +147,11 @@ def test_profile_update_validates(world: World) -> None:
     assert r.json()["error"]["code"] == "invalid_phase"
     r = c.patch("/api/v1/me/profile", {"diagnosis_year": 1800}, content_type="application/json")
     assert r.json()["error"]["code"] == "invalid_year"
-    r = c.patch("/api/v1/me/profile", {"phase": "treatment", "stage_visibility": "members"}, content_type="application/json")
+    r = c.patch(
+        "/api/v1/me/profile",
+        {"phase": "treatment", "stage_visibility": "members"},
+        content_type="application/json",
+    )
     assert r.status_code == 200
     assert r.json()["profile"]["phase"] == "treatment"
 
@@ -128,6 +163,9 @@ def test_signup_page_keeps_input_on_error_and_signs_in_on_success() -> None:
     body = r.content.decode()
     assert 'value="fang"' in body and 'value="阿芳"' in body
     assert 'role="alert"' in body
-    r = c.post("/accounts/signup/", {"username": "fang", "password": "sunflower-2026", "display_name": "阿芳"})
+    r = c.post(
+        "/accounts/signup/",
+        {"username": "fang", "password": "sunflower-2026", "display_name": "阿芳"},
+    )
     assert r.status_code == 302
     assert c.get("/groups/").status_code == 200

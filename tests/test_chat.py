@@ -18,7 +18,9 @@ def send(c: Client, gid: int, **body: object):  # type: ignore[no-untyped-def]
 
 def test_send_answers_with_everything_the_server_decided(world: World) -> None:
     c = world.client("member")
-    r = send(c, world.group.pk, client_id="a1", text="  放疗第三周口腔溃疡怎么办？  ", kind="question")
+    r = send(
+        c, world.group.pk, client_id="a1", text="  放疗第三周口腔溃疡怎么办？  ", kind="question"
+    )
     assert r.status_code == 201, r.json()
     m = r.json()
     assert m["text"] == "放疗第三周口腔溃疡怎么办？"
@@ -51,7 +53,9 @@ def test_a_retried_client_id_never_duplicates(world: World) -> None:
         ({"client_id": "e5", "text": "hi", "reply_to": 999999}, 400, "reply_not_found"),
     ],
 )
-def test_bad_sends_are_refused_clearly_and_nothing_is_stored(world: World, body: dict[str, object], status: int, code: str) -> None:
+def test_bad_sends_are_refused_clearly_and_nothing_is_stored(
+    world: World, body: dict[str, object], status: int, code: str
+) -> None:
     r = send(world.client("member"), world.group.pk, **body)
     assert r.status_code == status
     assert r.json()["error"]["code"] == code
@@ -72,17 +76,24 @@ def test_unknown_group_is_404(world: World) -> None:
 def test_reply_must_be_in_the_same_group(world: World) -> None:
     outsider = world.users["outsider"]
     other_msg, _ = do_send_message(outsider, world.other_group.pk, client_id="o", text="elsewhere")  # type: ignore[arg-type]
-    r = send(world.client("member"), world.group.pk, client_id="r", text="re", reply_to=other_msg["id"])
+    r = send(
+        world.client("member"), world.group.pk, client_id="r", text="re", reply_to=other_msg["id"]
+    )
     assert r.status_code == 400
     mine = send(world.client("member"), world.group.pk, client_id="q", text="question").json()
-    r = send(world.client("leader"), world.group.pk, client_id="a", text="answer", reply_to=mine["id"])
+    r = send(
+        world.client("leader"), world.group.pk, client_id="a", text="answer", reply_to=mine["id"]
+    )
     assert r.json()["reply_to"] == mine["id"]
     assert r.json()["reply_preview"]["text"] == "question"
 
 
 def test_history_pages_in_id_order(world: World) -> None:
     leader = world.users["leader"]
-    ids = [do_send_message(leader, world.group.pk, client_id=f"h{i}", text=f"m{i}")[0]["id"] for i in range(30)]  # type: ignore[arg-type]
+    ids = [
+        do_send_message(leader, world.group.pk, client_id=f"h{i}", text=f"m{i}")[0]["id"]
+        for i in range(30)
+    ]  # type: ignore[arg-type]
     c = world.client("member")
     url = f"/api/v1/groups/{world.group.pk}/messages"
     newest = c.get(url, {"limit": 10}).json()["messages"]
@@ -95,25 +106,39 @@ def test_history_pages_in_id_order(world: World) -> None:
 
 
 def test_messages_of_another_group_never_leak(world: World) -> None:
-    do_send_message(world.users["outsider"], world.other_group.pk, client_id="o", text="other group secret")  # type: ignore[arg-type]
+    do_send_message(
+        world.users["outsider"], world.other_group.pk, client_id="o", text="other group secret"
+    )  # type: ignore[arg-type]
     r = world.client("member").get(f"/api/v1/groups/{world.group.pk}/messages")
     assert "other group secret" not in r.content.decode()
 
 
 def test_unread_marker_moves_forward_only(world: World) -> None:
     leader = world.users["leader"]
-    ids = [do_send_message(leader, world.group.pk, client_id=f"u{i}", text="x")[0]["id"] for i in range(5)]  # type: ignore[arg-type]
+    ids = [
+        do_send_message(leader, world.group.pk, client_id=f"u{i}", text="x")[0]["id"]
+        for i in range(5)
+    ]  # type: ignore[arg-type]
     c = world.client("member")
     url = f"/api/v1/groups/{world.group.pk}/read"
-    assert c.post(url, {"last_read_id": ids[2]}, content_type="application/json").json() == {"last_read_id": ids[2]}
-    assert c.post(url, {"last_read_id": ids[0]}, content_type="application/json").json() == {"last_read_id": ids[2]}
-    assert c.post(url, {"last_read_id": 10**9}, content_type="application/json").json() == {"last_read_id": ids[-1]}
+    assert c.post(url, {"last_read_id": ids[2]}, content_type="application/json").json() == {
+        "last_read_id": ids[2]
+    }
+    assert c.post(url, {"last_read_id": ids[0]}, content_type="application/json").json() == {
+        "last_read_id": ids[2]
+    }
+    assert c.post(url, {"last_read_id": 10**9}, content_type="application/json").json() == {
+        "last_read_id": ids[-1]
+    }
     page = c.get("/groups/").content.decode()
     assert 'class="badge"' not in page
     do_send_message(leader, world.group.pk, client_id="u-new", text="new")  # type: ignore[arg-type]
     page = c.get("/groups/").content.decode()
     assert 'class="badge"' in page
-    assert Membership.objects.get(group=world.group, user=world.users["member"]).last_read_id == ids[-1]
+    assert (
+        Membership.objects.get(group=world.group, user=world.users["member"]).last_read_id
+        == ids[-1]
+    )
 
 
 def test_chat_page_carries_the_unread_marker_position(world: World) -> None:

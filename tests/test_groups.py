@@ -25,7 +25,12 @@ def test_apply_review_and_see_the_answer(world: World) -> None:
     # Before approval: only the public part.
     r = c.get(f"/api/v1/groups/{g}")
     assert r.json()["name"] == "NPC group" and "member_count" not in r.json()
-    r = j(c, "post", f"/api/v1/groups/{g}/applications", {"role": "carer", "diagnosis": "鼻咽癌", "note": "For my father"})
+    r = j(
+        c,
+        "post",
+        f"/api/v1/groups/{g}/applications",
+        {"role": "carer", "diagnosis": "鼻咽癌", "note": "For my father"},
+    )
     assert r.status_code == 201 and r.json()["status"] == "pending"
     aid = r.json()["id"]
     r = j(c, "post", f"/api/v1/groups/{g}/applications", {"role": "carer"})
@@ -35,7 +40,12 @@ def test_apply_review_and_see_the_answer(world: World) -> None:
     assert [a["id"] for a in queue if a["user"]["id"] == newbie.pk] == [aid]
     r = j(mod, "post", f"/api/v1/groups/{g}/applications/{aid}/decision", {"approve": False})
     assert r.status_code == 400 and r.json()["error"]["code"] == "reason_required"
-    r = j(mod, "post", f"/api/v1/groups/{g}/applications/{aid}/decision", {"approve": False, "reason": "Please apply with your own account"})
+    r = j(
+        mod,
+        "post",
+        f"/api/v1/groups/{g}/applications/{aid}/decision",
+        {"approve": False, "reason": "Please apply with your own account"},
+    )
     assert r.status_code == 200 and r.json()["status"] == "rejected"
     mine = c.get(f"/api/v1/groups/{g}/applications/mine").json()
     assert mine == {"id": aid, "status": "rejected", "reason": "Please apply with your own account"}
@@ -52,12 +62,22 @@ def test_apply_review_and_see_the_answer(world: World) -> None:
 def test_join_questions_must_be_answered(world: World) -> None:
     g = world.group.pk
     leader = world.client("leader")
-    assert j(leader, "post", f"/api/v1/groups/{g}/join-questions", {"text": "Which hospital treats you?"}).status_code == 201
+    assert (
+        j(
+            leader,
+            "post",
+            f"/api/v1/groups/{g}/join-questions",
+            {"text": "Which hospital treats you?"},
+        ).status_code
+        == 201
+    )
     c = Client()
     c.force_login(make_user("newbie"))
     r = j(c, "post", f"/api/v1/groups/{g}/applications", {"role": "patient"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_answers"
-    r = j(c, "post", f"/api/v1/groups/{g}/applications", {"role": "patient", "answers": ["中山肿瘤"]})
+    r = j(
+        c, "post", f"/api/v1/groups/{g}/applications", {"role": "patient", "answers": ["中山肿瘤"]}
+    )
     assert r.status_code == 201
     app = Application.objects.get(pk=r.json()["id"])
     assert app.answers == [{"question": "Which hospital treats you?", "answer": "中山肿瘤"}]
@@ -71,7 +91,9 @@ def test_member_cap_refuses_an_approval_beyond_it(world: World) -> None:
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_cap"
     assert j(leader, "patch", f"/api/v1/groups/{g.pk}", {"member_cap": count}).status_code == 200
     app = Application.objects.get(group=g, user=world.users["applicant"])
-    r = j(leader, "post", f"/api/v1/groups/{g.pk}/applications/{app.pk}/decision", {"approve": True})
+    r = j(
+        leader, "post", f"/api/v1/groups/{g.pk}/applications/{app.pk}/decision", {"approve": True}
+    )
     assert r.status_code == 409
     assert r.json()["error"]["code"] == "group_full"
     assert str(count) in r.json()["error"]["message"]
@@ -114,7 +136,11 @@ def test_invites_expire_and_run_out(world: World) -> None:
     assert first.get(f"/api/v1/groups/{g}/messages").status_code == 200
     r = second.post(f"/api/v1/invites/{token}/accept")
     assert r.status_code == 410 and r.json()["error"]["code"] == "invite_invalid"
-    invite = Invite.objects.create(group=world.group, created_by=world.users["leader"], expires_at=timezone.now() - dt.timedelta(minutes=1))
+    invite = Invite.objects.create(
+        group=world.group,
+        created_by=world.users["leader"],
+        expires_at=timezone.now() - dt.timedelta(minutes=1),
+    )
     assert second.post(f"/api/v1/invites/{invite.token}/accept").status_code == 410
     r = j(leader, "post", f"/api/v1/groups/{g}/invites", {"hours": 0})
     assert r.status_code == 400
@@ -122,10 +148,15 @@ def test_invites_expire_and_run_out(world: World) -> None:
 
 def test_invite_approves_a_pending_application(world: World) -> None:
     leader = world.users["leader"]
-    invite = Invite.objects.create(group=world.group, created_by=leader, expires_at=timezone.now() + dt.timedelta(days=1))
+    invite = Invite.objects.create(
+        group=world.group, created_by=leader, expires_at=timezone.now() + dt.timedelta(days=1)
+    )
     c = world.client("applicant")
     assert c.post(f"/api/v1/invites/{invite.token}/accept").status_code == 200
-    assert Application.objects.get(group=world.group, user=world.users["applicant"]).status == "approved"
+    assert (
+        Application.objects.get(group=world.group, user=world.users["applicant"]).status
+        == "approved"
+    )
     assert Membership.objects.get(group=world.group, user=world.users["applicant"]).is_active
 
 
@@ -135,7 +166,11 @@ def test_review_page_approves_and_rejects(world: World) -> None:
     page = leader.get(f"/groups/{g}/applications/").content.decode()
     assert "Applicant" in page
     app = Application.objects.get(group=world.group, user=world.users["applicant"])
-    r = leader.post(f"/groups/{g}/applications/", {"application": app.pk, "decision": "reject", "reason": ""}, follow=True)
+    r = leader.post(
+        f"/groups/{g}/applications/",
+        {"application": app.pk, "decision": "reject", "reason": ""},
+        follow=True,
+    )
     assert "reason" in r.content.decode().lower()
     app.refresh_from_db()
     assert app.status == "pending"

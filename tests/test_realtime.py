@@ -27,7 +27,9 @@ from .conftest import ROLES, LiveServer, World, build_world
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def connect(world: World, role: str, after: int | None = None) -> tuple[WebsocketCommunicator, bool]:
+async def connect(
+    world: World, role: str, after: int | None = None
+) -> tuple[WebsocketCommunicator, bool]:
     user = world.users[role]
     headers = []
     if user is not None:
@@ -50,7 +52,9 @@ async def test_websocket_access(role: str) -> None:
     comm, connected = await connect(world, role, after=0)
     if role in ("member", "moderator", "leader"):
         assert connected
-        await comm.send_json_to({"type": "send", "client_id": f"ws-{role}", "text": "hello over ws"})
+        await comm.send_json_to(
+            {"type": "send", "client_id": f"ws-{role}", "text": "hello over ws"}
+        )
         got = await comm.receive_json_from(timeout=3)
         types = {got["type"]}
         got2 = await comm.receive_json_from(timeout=3)
@@ -66,7 +70,9 @@ async def test_members_receive_live_and_outsiders_do_not() -> None:
     world = await database_sync_to_async(build_world)()
     member, _ = await connect(world, "member")
     moderator, _ = await connect(world, "moderator")
-    msg, _c = await database_sync_to_async(do_send_message)(world.users["leader"], world.group.pk, client_id="live", text="大家好")
+    msg, _c = await database_sync_to_async(do_send_message)(
+        world.users["leader"], world.group.pk, client_id="live", text="大家好"
+    )
     for comm in (member, moderator):
         event = await comm.receive_json_from(timeout=3)
         assert event == {"type": "message.new", "message": msg}
@@ -82,11 +88,15 @@ async def test_session_cookie_needs_our_origin() -> None:
     await database_sync_to_async(client.force_login)(world.users["member"])
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
     path = f"/ws/groups/{world.group.pk}/"
-    good = WebsocketCommunicator(application, path, headers=[(b"cookie", cookie), (b"origin", b"http://localhost")])
+    good = WebsocketCommunicator(
+        application, path, headers=[(b"cookie", cookie), (b"origin", b"http://localhost")]
+    )
     assert (await good.connect())[0]
     assert await good.receive_nothing(timeout=0.2)
     await good.disconnect()
-    evil = WebsocketCommunicator(application, path, headers=[(b"cookie", cookie), (b"origin", b"https://evil.example")])
+    evil = WebsocketCommunicator(
+        application, path, headers=[(b"cookie", cookie), (b"origin", b"https://evil.example")]
+    )
     await evil.connect()
     assert await next_close_code(evil) == 4401
 
@@ -98,12 +108,16 @@ async def test_removal_closes_open_sockets_at_once() -> None:
 
     def remove() -> None:
         leader = Membership.objects.get(group=world.group, user=world.users["leader"])
-        do_remove_member(leader, Membership.objects.get(group=world.group, user=world.users["member"]))
+        do_remove_member(
+            leader, Membership.objects.get(group=world.group, user=world.users["member"])
+        )
 
     await database_sync_to_async(remove)()
     assert await next_close_code(member) == 4403
     assert await other.receive_nothing(timeout=0.3)  # others stay connected
-    await database_sync_to_async(do_send_message)(world.users["leader"], world.group.pk, client_id="after", text="still here")
+    await database_sync_to_async(do_send_message)(
+        world.users["leader"], world.group.pk, client_id="after", text="still here"
+    )
     assert (await other.receive_json_from(timeout=3))["message"]["text"] == "still here"
     await other.disconnect()
 
@@ -114,23 +128,33 @@ async def test_late_or_lost_event_is_filled_from_the_database() -> None:
     world = await database_sync_to_async(build_world)()
     comm, _ = await connect(world, "member")
     layer = get_channel_layer()
-    first, _c = await database_sync_to_async(do_send_message)(world.users["leader"], world.group.pk, client_id="g1", text="one")
+    first, _c = await database_sync_to_async(do_send_message)(
+        world.users["leader"], world.group.pk, client_id="g1", text="one"
+    )
     assert (await comm.receive_json_from(timeout=3))["message"]["id"] == first["id"]
 
     def write_quietly(text: str, cid: str) -> dict[str, Any]:
         from tongzhou.chat.models import Message
         from tongzhou.chat.serialize import message_dict
 
-        m = Message.objects.create(group=world.group, sender=world.users["leader"], client_id=cid, text=text)
+        m = Message.objects.create(
+            group=world.group, sender=world.users["leader"], client_id=cid, text=text
+        )
         return dict(message_dict(m))
 
     lost = await database_sync_to_async(write_quietly)("lost event", "g2")
     late = await database_sync_to_async(write_quietly)("late event", "g3")
-    await layer.group_send(group_channel(world.group.pk), {"type": "message.new", "message": late, "prev_id": lost["id"]})
+    await layer.group_send(
+        group_channel(world.group.pk),
+        {"type": "message.new", "message": late, "prev_id": lost["id"]},
+    )
     got = [await comm.receive_json_from(timeout=3), await comm.receive_json_from(timeout=3)]
     assert [g["message"]["text"] for g in got] == ["lost event", "late event"]
     # The lost event turning up late changes nothing.
-    await layer.group_send(group_channel(world.group.pk), {"type": "message.new", "message": lost, "prev_id": first["id"]})
+    await layer.group_send(
+        group_channel(world.group.pk),
+        {"type": "message.new", "message": lost, "prev_id": first["id"]},
+    )
     assert await comm.receive_nothing(timeout=0.3)
     await comm.disconnect()
 
@@ -146,9 +170,14 @@ def test_reconnect_mid_burst_gets_every_message_exactly_once(asgi_server: LiveSe
     sent_ids: list[int] = []
 
     def burst() -> None:
-        with httpx.Client(base_url=asgi_server.url, headers={"Authorization": f"Bearer {sender_token}"}) as h:
+        with httpx.Client(
+            base_url=asgi_server.url, headers={"Authorization": f"Bearer {sender_token}"}
+        ) as h:
             for i in range(total):
-                r = h.post(f"/api/v1/groups/{gid}/messages", json={"client_id": f"b{i}", "text": f"burst {i}"})
+                r = h.post(
+                    f"/api/v1/groups/{gid}/messages",
+                    json={"client_id": f"b{i}", "text": f"burst {i}"},
+                )
                 assert r.status_code == 201, r.text
                 sent_ids.append(r.json()["id"])
 
@@ -163,7 +192,9 @@ def test_reconnect_mid_burst_gets_every_message_exactly_once(asgi_server: LiveSe
                 received.append(json.loads(await asyncio.wait_for(ws.recv(), 10))["message"]["id"])
         # Dropped mid-burst; the sender carries on while we are away.
         await asyncio.sleep(0.3)
-        async with websockets.connect(f"{url}?after={received[-1]}", additional_headers=headers) as ws:
+        async with websockets.connect(
+            f"{url}?after={received[-1]}", additional_headers=headers
+        ) as ws:
             while len(received) < total:
                 received.append(json.loads(await asyncio.wait_for(ws.recv(), 10))["message"]["id"])
             sender.join(timeout=60)

@@ -36,7 +36,9 @@ api = NinjaAPI(
 )
 
 
-def error_response(request: HttpRequest, status: int, code: str, message: Any, **extra: Any) -> HttpResponse:
+def error_response(
+    request: HttpRequest, status: int, code: str, message: Any, **extra: Any
+) -> HttpResponse:
     body: dict[str, Any] = {"code": code, "message": str(message)}
     body.update(extra)
     return api.create_response(request, {"error": body}, status=status)
@@ -76,7 +78,10 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         )
     if exc.status_code == 403:  # CSRF failures land here for session clients
         return error_response(
-            request, 403, "csrf_failed", _("Your session form expired. Reload the page and try again.")
+            request,
+            403,
+            "csrf_failed",
+            _("Your session form expired. Reload the page and try again."),
         )
     return error_response(request, exc.status_code, "http_error", str(exc))
 
@@ -90,7 +95,10 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     log.exception("unhandled API error on %s", request.path)
     return error_response(
-        request, 500, "server_error", _("Something went wrong on our side. Nothing you sent was lost; please try again.")
+        request,
+        500,
+        "server_error",
+        _("Something went wrong on our side. Nothing you sent was lost; please try again."),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,50 +17,194 @@ from tongzhou.groups.models import Group, Membership
 
 DEMO_PASSWORD = "tongzhou-demo-2026"
 
-PEOPLE = [
+PEOPLE: list[tuple[str, str, dict[str, Any], str]] = [
     # username, display name, profile, what they are in the demo
-    ("leader", "老李 Lao Li", {"role": "patient", "cancer_type": "鼻咽癌 NPC", "stage": "III",
-     "hospital": "中山大学肿瘤防治中心", "diagnosis_year": 2016, "phase": "survivor"},
-     "group leader (nasopharyngeal group), 10-year survivor"),
-    ("moderator", "王姐 Sister Wang", {"role": "patient", "cancer_type": "宫颈癌 Cervical",
-     "stage": "IIB", "hospital": "Sun Yat-sen Memorial", "diagnosis_year": 2019, "phase": "finished"},
-     "moderator; leader of the cervical group"),
-    ("chen", "陈大哥 Brother Chen", {"role": "patient", "cancer_type": "鼻咽癌 NPC", "stage": "IVa",
-     "hospital": "广州医科大学附属肿瘤医院", "diagnosis_year": 2020, "phase": "finished"},
-     "experienced patient"),
-    ("carer", "小刘(女儿) Liu, daughter", {"role": "carer", "cancer_type": "鼻咽癌 NPC",
-     "diagnosis_year": 2025, "phase": "treatment"}, "family carer"),
-    ("newcomer", "新来的阿芳 Fang", {"role": "patient", "cancer_type": "鼻咽癌 NPC", "stage": "II",
-     "diagnosis_year": 2026, "phase": "new"}, "newcomer, just joined"),
-    ("applicant", "阿强 Qiang", {"role": "patient", "cancer_type": "鼻咽癌 NPC"},
-     "pending applicant (sees only the public page)"),
+    (
+        "leader",
+        "老李 Lao Li",
+        {
+            "role": "patient",
+            "cancer_type": "鼻咽癌 NPC",
+            "stage": "III",
+            "hospital": "中山大学肿瘤防治中心",
+            "diagnosis_year": 2016,
+            "phase": "survivor",
+        },
+        "group leader (nasopharyngeal group), 10-year survivor",
+    ),
+    (
+        "moderator",
+        "王姐 Sister Wang",
+        {
+            "role": "patient",
+            "cancer_type": "宫颈癌 Cervical",
+            "stage": "IIB",
+            "hospital": "Sun Yat-sen Memorial",
+            "diagnosis_year": 2019,
+            "phase": "finished",
+        },
+        "moderator; leader of the cervical group",
+    ),
+    (
+        "chen",
+        "陈大哥 Brother Chen",
+        {
+            "role": "patient",
+            "cancer_type": "鼻咽癌 NPC",
+            "stage": "IVa",
+            "hospital": "广州医科大学附属肿瘤医院",
+            "diagnosis_year": 2020,
+            "phase": "finished",
+        },
+        "experienced patient",
+    ),
+    (
+        "carer",
+        "小刘(女儿) Liu, daughter",
+        {
+            "role": "carer",
+            "cancer_type": "鼻咽癌 NPC",
+            "diagnosis_year": 2025,
+            "phase": "treatment",
+        },
+        "family carer",
+    ),
+    (
+        "newcomer",
+        "新来的阿芳 Fang",
+        {
+            "role": "patient",
+            "cancer_type": "鼻咽癌 NPC",
+            "stage": "II",
+            "diagnosis_year": 2026,
+            "phase": "new",
+        },
+        "newcomer, just joined",
+    ),
+    (
+        "applicant",
+        "阿强 Qiang",
+        {"role": "patient", "cancer_type": "鼻咽癌 NPC"},
+        "pending applicant (sees only the public page)",
+    ),
 ]
 
 NPC_CHAT = [
     # days ago, hour, who, text, kind, reply to index
     (20, 9, "leader", "早上好各位！今天也别忘了鼻腔冲洗，冲洗完记得张口锻炼 😊", "text", None),
     (20, 9, "chen", "Morning all. 50 mouth-opening stretches done ✅", "text", None),
-    (19, 21, "carer", "请问我爸放疗第三周，口腔溃疡很严重，吃不下饭，大家有什么办法吗？", "question", None),
-    (19, 21, "chen", "我当时也是第三周最难受。医院开的康复新液含漱很有用，饭前用利多卡因漱口液可以止痛。吃流食，营养粉一定要跟上。", "text", 2),
-    (19, 22, "leader", "体重掉太快要跟主治医生说，必要时可以下胃管，不丢人，熬过去最重要。", "text", 2),
+    (
+        19,
+        21,
+        "carer",
+        "请问我爸放疗第三周，口腔溃疡很严重，吃不下饭，大家有什么办法吗？",
+        "question",
+        None,
+    ),
+    (
+        19,
+        21,
+        "chen",
+        "我当时也是第三周最难受。医院开的康复新液含漱很有用，饭前用利多卡因漱口液可以止痛。吃流食，营养粉一定要跟上。",
+        "text",
+        2,
+    ),
+    (
+        19,
+        22,
+        "leader",
+        "体重掉太快要跟主治医生说，必要时可以下胃管，不丢人，熬过去最重要。",
+        "text",
+        2,
+    ),
     (19, 22, "carer", "谢谢陈大哥、李哥！我明天就去问医生。心里踏实多了🙏", "text", None),
-    (15, 10, "moderator", "Reminder: if anyone messages you privately selling 'special medicine' or supplements, please tell me or 老李. We remove salesmen at once.", "text", None),
-    (14, 20, "carer", "Is it normal that my dad's mouth is very dry two months after radiotherapy?", "question", None),
-    (14, 20, "chen", "Yes, dry mouth after NPC radiotherapy is very common. Sip water often, carry a bottle, and use sugar-free gum. It slowly gets better for many of us, but see your dentist every 6 months — teeth get fragile.", "text", 7),
-    (10, 8, "leader", "有人说喝某种\"神水\"可以不用化疗，大家千万别信。治疗方案听正规医院的，有疑问可以在群里问、也可以问第二个医院。", "text", None),
+    (
+        15,
+        10,
+        "moderator",
+        "Reminder: if anyone messages you privately selling 'special medicine' or supplements, please tell me or 老李. We remove salesmen at once.",
+        "text",
+        None,
+    ),
+    (
+        14,
+        20,
+        "carer",
+        "Is it normal that my dad's mouth is very dry two months after radiotherapy?",
+        "question",
+        None,
+    ),
+    (
+        14,
+        20,
+        "chen",
+        "Yes, dry mouth after NPC radiotherapy is very common. Sip water often, carry a bottle, and use sugar-free gum. It slowly gets better for many of us, but see your dentist every 6 months — teeth get fragile.",
+        "text",
+        7,
+    ),
+    (
+        10,
+        8,
+        "leader",
+        '有人说喝某种"神水"可以不用化疗，大家千万别信。治疗方案听正规医院的，有疑问可以在群里问、也可以问第二个医院。',
+        "text",
+        None,
+    ),
     (7, 19, "newcomer", "大家好，我上个月刚确诊鼻咽癌二期，下周开始放化疗，很害怕……", "text", None),
-    (7, 19, "leader", "欢迎阿芳！二期治愈率很高的，我三期，已经十年了。你不是一个人，有问题随时问。", "text", 10),
-    (7, 19, "chen", "Welcome Fang. I was stage IVa and I'm back at work now. The first weeks are the scariest; we're here.", "text", 10),
+    (
+        7,
+        19,
+        "leader",
+        "欢迎阿芳！二期治愈率很高的，我三期，已经十年了。你不是一个人，有问题随时问。",
+        "text",
+        10,
+    ),
+    (
+        7,
+        19,
+        "chen",
+        "Welcome Fang. I was stage IVa and I'm back at work now. The first weeks are the scariest; we're here.",
+        "text",
+        10,
+    ),
     (7, 20, "newcomer", "放疗前需要先去看牙吗？", "question", None),
-    (7, 20, "moderator", "要的！放疗前一定要做口腔检查，坏牙先处理，放疗后拔牙有风险。", "text", 13),
-    (3, 9, "carer", "Update: Dad finished radiotherapy today! Thank you all for the advice these weeks ❤️", "text", None),
+    (
+        7,
+        20,
+        "moderator",
+        "要的！放疗前一定要做口腔检查，坏牙先处理，放疗后拔牙有风险。",
+        "text",
+        13,
+    ),
+    (
+        3,
+        9,
+        "carer",
+        "Update: Dad finished radiotherapy today! Thank you all for the advice these weeks ❤️",
+        "text",
+        None,
+    ),
     (3, 9, "leader", "太好了！🎉 毕业快乐，后面定期复查就好。", "text", 15),
     (1, 8, "leader", "早上好！今天天气冷，复查的朋友注意保暖。", "text", None),
 ]
 
 CERVICAL_CHAT = [
-    (12, 20, "moderator", "姐妹们好，这周四晚上八点有营养师线上讲座，主题是放疗期间怎么吃。", "text", None),
-    (11, 21, "moderator", "Welcome to everyone who joined this week — please read the pinned newcomer guide first.", "text", None),
+    (
+        12,
+        20,
+        "moderator",
+        "姐妹们好，这周四晚上八点有营养师线上讲座，主题是放疗期间怎么吃。",
+        "text",
+        None,
+    ),
+    (
+        11,
+        21,
+        "moderator",
+        "Welcome to everyone who joined this week — please read the pinned newcomer guide first.",
+        "text",
+        None,
+    ),
     (5, 10, "moderator", "复查前一天不要紧张，睡个好觉，有结果可以来群里聊。", "text", None),
 ]
 
@@ -91,8 +236,12 @@ def load_demo() -> list[tuple[str, str]]:
     for username in ("moderator", "chen", "carer", "newcomer"):
         p = dict(PEOPLE[[x[0] for x in PEOPLE].index(username)][2])
         app = do_apply(
-            users[username], npc, role=str(p["role"]), diagnosis=str(p.get("cancer_type", "")),
-            hospital=str(p.get("hospital", "")), answers=["病友介绍 A friend from hospital"],
+            users[username],
+            npc,
+            role=str(p["role"]),
+            diagnosis=str(p.get("cancer_type", "")),
+            hospital=str(p.get("hospital", "")),
+            answers=["病友介绍 A friend from hospital"],
         )
         do_decide(users["leader"], app, approve=True)
     do_set_role(
@@ -101,27 +250,39 @@ def load_demo() -> list[tuple[str, str]]:
         Membership.GroupRole.MODERATOR,
     )
     do_apply(
-        users["applicant"], npc, role="patient", diagnosis="鼻咽癌",
-        note="我妈妈介绍的，想了解放疗的经验。", answers=["朋友介绍"],
+        users["applicant"],
+        npc,
+        role="patient",
+        diagnosis="鼻咽癌",
+        note="我妈妈介绍的，想了解放疗的经验。",
+        answers=["朋友介绍"],
     )
     _converse(npc, users, NPC_CHAT)
     _converse(cervical, users, CERVICAL_CHAT)
     # The newcomer has read up to their own first message, so later ones show as unread.
     first_own = Message.objects.filter(group=npc, sender=users["newcomer"]).order_by("id").first()
     if first_own:
-        Membership.objects.filter(group=npc, user=users["newcomer"]).update(last_read_id=first_own.pk)
+        Membership.objects.filter(group=npc, user=users["newcomer"]).update(
+            last_read_id=first_own.pk
+        )
     Membership.objects.filter(group=npc).exclude(user=users["newcomer"]).update(
-        last_read_id=Message.objects.filter(group=npc).order_by("-id").values_list("id", flat=True)[0]
+        last_read_id=Message.objects.filter(group=npc)
+        .order_by("-id")
+        .values_list("id", flat=True)[0]
     )
     return logins
 
 
-def _converse(group: Group, users: dict[str, User], script: list[tuple]) -> None:  # type: ignore[type-arg]
+def _converse(group: Group, users: dict[str, User], script: list[tuple[Any, ...]]) -> None:
     ids: list[int] = []
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
     for i, (days, hour, who, text, kind, reply) in enumerate(script):
         msg, _created = do_send_message(
-            users[who], group.pk, client_id=f"demo-{group.pk}-{i}", text=text, kind=kind,
+            users[who],
+            group.pk,
+            client_id=f"demo-{group.pk}-{i}",
+            text=text,
+            kind=kind,
             reply_to=ids[reply] if reply is not None else None,
         )
         when = (now - dt.timedelta(days=days)).replace(hour=hour) + dt.timedelta(minutes=3 * i % 50)

@@ -40,7 +40,9 @@ def do_register(username: str, password: str, display_name: str) -> User:
             )
             Profile.objects.create(user=user)
     except IntegrityError as e:  # a concurrent sign-up took the name
-        raise UserError("username_taken", _("That username is taken. Please choose another.")) from e
+        raise UserError(
+            "username_taken", _("That username is taken. Please choose another.")
+        ) from e
     return user
 
 
@@ -56,7 +58,9 @@ def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
     allowed.add("display_name")
     unknown = set(data) - allowed
     if unknown:
-        raise UserError("unknown_field", _("Unknown profile field: %(f)s") % {"f": sorted(unknown)[0]})
+        raise UserError(
+            "unknown_field", _("Unknown profile field: %(f)s") % {"f": sorted(unknown)[0]}
+        )
     changed: list[str] = []
     for key, value in data.items():
         if key == "display_name":
@@ -85,10 +89,11 @@ def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
             value = None
         if isinstance(value, str):
             value = value.strip()
-            max_len = Profile._meta.get_field(key).max_length or 0
+            max_len = getattr(Profile._meta.get_field(key), "max_length", None) or 0
             if max_len and len(value) > max_len:
                 raise UserError(
-                    "too_long", _("This answer is too long (at most %(n)d characters).") % {"n": max_len}
+                    "too_long",
+                    _("This answer is too long (at most %(n)d characters).") % {"n": max_len},
                 )
         setattr(profile, key, value)
         changed.append(key)

@@ -32,7 +32,10 @@ def signup(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Welcome to Tongzhou! Find your group and apply to join."))
             return redirect(request.POST.get("next") or "groups:directory")
     return render(
-        request, "accounts/signup.html", {"error": error, "form": request.POST}, status=400 if error else 200
+        request,
+        "accounts/signup.html",
+        {"error": error, "form": request.POST},
+        status=400 if error else 200,
     )
 
 
@@ -55,8 +58,10 @@ def profile(request: HttpRequest) -> HttpResponse:
     fields = [
         {
             "name": f,
-            "label": Profile._meta.get_field(f).verbose_name,
-            "value": request.POST.get(f, getattr(prof, f) or "") if error else (getattr(prof, f) or ""),
+            "label": getattr(Profile._meta.get_field(f), "verbose_name", f),
+            "value": request.POST.get(f, getattr(prof, f) or "")
+            if error
+            else (getattr(prof, f) or ""),
             "visibility": getattr(prof, f"{f}_visibility"),
         }
         for f in HEALTH_FIELDS

@@ -31,16 +31,21 @@ def check_send_message(
     if len(text) > settings.MESSAGE_MAX_CHARS:
         raise UserError(
             "message_too_long",
-            _("This message is %(n)d characters long; the most is %(max)d. Please shorten it "
-              "or send it in parts.")
+            _(
+                "This message is %(n)d characters long; the most is %(max)d. Please shorten it "
+                "or send it in parts."
+            )
             % {"n": len(text), "max": settings.MESSAGE_MAX_CHARS},
             413,
         )
     if kind not in Message.Kind.values:
         raise UserError("invalid_kind", _("A message kind is 'text' or 'question'."))
-    if reply_to is not None and not Message.objects.filter(
-        pk=reply_to, group_id=membership.group_id, status=Message.Status.VISIBLE
-    ).exists():
+    if (
+        reply_to is not None
+        and not Message.objects.filter(
+            pk=reply_to, group_id=membership.group_id, status=Message.Status.VISIBLE
+        ).exists()
+    ):
         raise UserError("reply_not_found", _("The message you are replying to is not here."))
     return text
 
@@ -48,7 +53,9 @@ def check_send_message(
 def _existing(user: User, client_id: str, group_id: int) -> Message | None:
     m = Message.objects.filter(sender=user, client_id=client_id).first()
     if m is not None and m.group_id != group_id:
-        raise UserError("client_id_reused", _("This client_id was already used in another group."), 409)
+        raise UserError(
+            "client_id_reused", _("This client_id was already used in another group."), 409
+        )
     return m
 
 

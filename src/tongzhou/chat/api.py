@@ -47,11 +47,11 @@ def get_messages(
     before: int | None = None,
     limit: int = 50,
 ) -> dict[str, Any]:
-    membership = access_group(request.user, gid)  # type: ignore[arg-type]
+    membership = access_group(request.user, gid)
     return {"messages": list_messages(membership.group_id, after=after, before=before, limit=limit)}
 
 
 @router.post("/groups/{gid}/read", operation_id="mark_read")
 def mark_read(request: HttpRequest, gid: int, payload: ReadIn) -> dict[str, int]:
-    membership = access_group(request.user, gid)  # type: ignore[arg-type]
+    membership = access_group(request.user, gid)
     return {"last_read_id": do_mark_read(membership, payload.last_read_id)}

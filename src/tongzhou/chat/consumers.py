@@ -122,4 +122,6 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
                 }
             )
             return
-        await self.send_json({"type": "ack", "client_id": content.get("client_id"), "message": message})
+        await self.send_json(
+            {"type": "ack", "client_id": content.get("client_id"), "message": message}
+        )

@@ -33,7 +33,9 @@ class Message(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["sender", "client_id"], name="one_message_per_client_id")
+            models.UniqueConstraint(
+                fields=["sender", "client_id"], name="one_message_per_client_id"
+            )
         ]
         indexes = [models.Index(fields=["group", "id"], name="message_group_id")]
 

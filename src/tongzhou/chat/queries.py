@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import Max
 
 from tongzhou.chat.models import Message
@@ -8,10 +10,8 @@ from tongzhou.chat.serialize import MessageDict, message_dict, with_related
 PAGE_MAX = 200
 
 
-def visible_messages(group_id: int):  # type: ignore[no-untyped-def]
-    return with_related(
-        Message.objects.filter(group_id=group_id, status=Message.Status.VISIBLE)
-    )
+def visible_messages(group_id: int) -> Any:
+    return with_related(Message.objects.filter(group_id=group_id, status=Message.Status.VISIBLE))
 
 
 def list_messages(

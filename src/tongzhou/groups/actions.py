@@ -126,9 +126,7 @@ def do_decide(actor: User, application: Application, *, approve: bool, reason: s
         if approve:
             _check_room(group)
             _admit(group, application.user)
-        application.status = (
-            Application.Status.APPROVED if approve else Application.Status.REJECTED
-        )
+        application.status = Application.Status.APPROVED if approve else Application.Status.REJECTED
         application.reason = reason
         application.decided_by = actor
         application.decided_at = timezone.now()
@@ -191,7 +189,9 @@ def do_add_join_question(actor: Membership, text: str) -> JoinQuestion:
     group = actor.group
     if group.join_questions.count() >= 10:
         raise UserError("too_many_questions", _("A group can ask at most 10 extra questions."))
-    return JoinQuestion.objects.create(group=group, text=text, position=group.join_questions.count())
+    return JoinQuestion.objects.create(
+        group=group, text=text, position=group.join_questions.count()
+    )
 
 
 def do_delete_join_question(actor: Membership, question_id: int) -> None:
@@ -230,7 +230,9 @@ def do_accept_invite(user: User, token: str) -> Membership:
         if invite is None or not invite.usable:
             raise UserError(
                 "invite_invalid",
-                _("This invite link has expired or been used up. Ask the group leader for a new one."),
+                _(
+                    "This invite link has expired or been used up. Ask the group leader for a new one."
+                ),
                 410,
             )
         group = Group.objects.select_for_update().get(pk=invite.group_id)

@@ -238,7 +238,9 @@ def add_question(request: HttpRequest, gid: int, payload: QuestionIn) -> Status[
     return Status(201, {"id": q.pk, "text": q.text})
 
 
-@router.delete("/groups/{gid}/join-questions/{qid}", response={204: None}, operation_id="delete_join_question")
+@router.delete(
+    "/groups/{gid}/join-questions/{qid}", response={204: None}, operation_id="delete_join_question"
+)
 def delete_question(request: HttpRequest, gid: int, qid: int) -> Status[None]:
     actions.do_delete_join_question(access_leadership(_user(request), gid), qid)
     return Status(204, None)

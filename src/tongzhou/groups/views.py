@@ -72,10 +72,15 @@ def create(request: HttpRequest) -> HttpResponse:
         except UserError as e:
             error = e.message
         else:
-            messages.success(request, _("Your group is ready. Invite people or wait for applications."))
+            messages.success(
+                request, _("Your group is ready. Invite people or wait for applications.")
+            )
             return redirect("groups:settings", gid=group.pk)
     return render(
-        request, "groups/create.html", {"error": error, "form": request.POST}, status=400 if error else 200
+        request,
+        "groups/create.html",
+        {"error": error, "form": request.POST},
+        status=400 if error else 200,
     )
 
 
@@ -135,7 +140,11 @@ def chat(request: HttpRequest, gid: int) -> HttpResponse:
         "lastReadId": membership.last_read_id,
         "maxChars": 4000,
     }
-    return render(request, "chat/chat.html", {"membership": membership, "group": membership.group, "config": config})
+    return render(
+        request,
+        "chat/chat.html",
+        {"membership": membership, "group": membership.group, "config": config},
+    )
 
 
 @login_required
@@ -144,14 +153,18 @@ def chat(request: HttpRequest, gid: int) -> HttpResponse:
 def applications(request: HttpRequest, gid: int) -> HttpResponse:
     mod = access_moderation(_user(request), gid)
     if request.method == "POST":
-        app = Application.objects.filter(group=mod.group, pk=request.POST.get("application")).first()
+        app = Application.objects.filter(
+            group=mod.group, pk=request.POST.get("application") or 0
+        ).first()
         if app is None:
             raise UserError("application_not_found", _("There is no such application."), 404)
         approve = request.POST.get("decision") == "approve"
         try:
-            actions.do_decide(_user(request), app, approve=approve, reason=request.POST.get("reason", ""))
+            actions.do_decide(
+                _user(request), app, approve=approve, reason=request.POST.get("reason", "")
+            )
         except UserError as e:
-            messages.error(request, e.message)
+            messages.error(request, str(e.message))
         else:
             name = app.user.display_name
             if approve:
@@ -159,7 +172,9 @@ def applications(request: HttpRequest, gid: int) -> HttpResponse:
             else:
                 messages.success(request, _("%(name)s was not approved.") % {"name": name})
         return redirect("groups:applications", gid=gid)
-    pending = Application.objects.filter(group=mod.group, status=Application.Status.PENDING).select_related("user")
+    pending = Application.objects.filter(
+        group=mod.group, status=Application.Status.PENDING
+    ).select_related("user")
     decided = (
         Application.objects.filter(group=mod.group)
         .exclude(status=Application.Status.PENDING)
@@ -179,23 +194,36 @@ def members(request: HttpRequest, gid: int) -> HttpResponse:
     viewer = access_group(_user(request), gid)
     if request.method == "POST":
         leader = access_leadership(_user(request), gid)
-        target = Membership.objects.filter(
-            group=leader.group, user_id=request.POST.get("user"), status=Membership.Status.ACTIVE
-        ).select_related("user").first()
+        target = (
+            Membership.objects.filter(
+                group=leader.group,
+                user_id=request.POST.get("user") or 0,
+                status=Membership.Status.ACTIVE,
+            )
+            .select_related("user")
+            .first()
+        )
         if target is None:
             raise UserError("member_not_found", _("There is no such member in this group."), 404)
         try:
             action = request.POST.get("action")
             if action == "remove":
                 actions.do_remove_member(leader, target)
-                messages.success(request, _("%(name)s was removed from the group.") % {"name": target.user.display_name})
+                messages.success(
+                    request,
+                    _("%(name)s was removed from the group.") % {"name": target.user.display_name},
+                )
             elif action in ("moderator", "member"):
                 actions.do_set_role(leader, target, action)
-                messages.success(request, _("%(name)s's role is changed.") % {"name": target.user.display_name})
+                messages.success(
+                    request, _("%(name)s's role is changed.") % {"name": target.user.display_name}
+                )
         except UserError as e:
-            messages.error(request, e.message)
+            messages.error(request, str(e.message))
         return redirect("groups:members", gid=gid)
-    qs = Membership.objects.filter(group=viewer.group, status=Membership.Status.ACTIVE).select_related("user")
+    qs = Membership.objects.filter(
+        group=viewer.group, status=Membership.Status.ACTIVE
+    ).select_related("user")
     rows = [member_dict(m, viewer) for m in qs.order_by("joined_at")]
     return render(
         request,
@@ -214,7 +242,9 @@ def group_settings(request: HttpRequest, gid: int) -> HttpResponse:
         action = request.POST.get("action")
         try:
             if action == "details":
-                actions.do_update_group(leader, request.POST.get("name", ""), request.POST.get("description", ""))
+                actions.do_update_group(
+                    leader, request.POST.get("name", ""), request.POST.get("description", "")
+                )
                 actions.do_set_cap(leader, request.POST.get("member_cap"))
             elif action == "add_question":
                 actions.do_add_join_question(leader, request.POST.get("text", ""))
@@ -227,7 +257,7 @@ def group_settings(request: HttpRequest, gid: int) -> HttpResponse:
             elif action == "revoke_invite":
                 actions.do_revoke_invite(leader, int(request.POST.get("invite", 0)))
         except UserError as e:
-            messages.error(request, e.message)
+            messages.error(request, str(e.message))
         else:
             messages.success(request, _("Saved."))
             if new_invite is None:
@@ -241,7 +271,9 @@ def group_settings(request: HttpRequest, gid: int) -> HttpResponse:
             "membership": leader,
             "questions": leader.group.join_questions.all(),
             "invites": [i for i in invites if i.usable],
-            "new_invite_url": request.build_absolute_uri(new_invite.get_absolute_url()) if new_invite else None,
+            "new_invite_url": request.build_absolute_uri(new_invite.get_absolute_url())
+            if new_invite
+            else None,
         },
     )
 

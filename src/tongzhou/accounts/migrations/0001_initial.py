@@ -9,67 +9,250 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='User',
+            name="User",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('password', models.CharField(max_length=128, verbose_name='password')),
-                ('last_login', models.DateTimeField(blank=True, null=True, verbose_name='last login')),
-                ('is_superuser', models.BooleanField(default=False, help_text='Designates that this user has all permissions without explicitly assigning them.', verbose_name='superuser status')),
-                ('username', models.CharField(error_messages={'unique': 'A user with that username already exists.'}, help_text='Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.', max_length=150, unique=True, validators=[django.contrib.auth.validators.UnicodeUsernameValidator()], verbose_name='username')),
-                ('first_name', models.CharField(blank=True, max_length=150, verbose_name='first name')),
-                ('last_name', models.CharField(blank=True, max_length=150, verbose_name='last name')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='email address')),
-                ('is_staff', models.BooleanField(default=False, help_text='Designates whether the user can log into this admin site.', verbose_name='staff status')),
-                ('is_active', models.BooleanField(default=True, help_text='Designates whether this user should be treated as active. Unselect this instead of deleting accounts.', verbose_name='active')),
-                ('date_joined', models.DateTimeField(default=django.utils.timezone.now, verbose_name='date joined')),
-                ('display_name', models.CharField(max_length=40, verbose_name='display name')),
-                ('groups', models.ManyToManyField(blank=True, help_text='The groups this user belongs to. A user will get all permissions granted to each of their groups.', related_name='user_set', related_query_name='user', to='auth.group', verbose_name='groups')),
-                ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("password", models.CharField(max_length=128, verbose_name="password")),
+                (
+                    "last_login",
+                    models.DateTimeField(blank=True, null=True, verbose_name="last login"),
+                ),
+                (
+                    "is_superuser",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates that this user has all permissions without explicitly assigning them.",
+                        verbose_name="superuser status",
+                    ),
+                ),
+                (
+                    "username",
+                    models.CharField(
+                        error_messages={"unique": "A user with that username already exists."},
+                        help_text="Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+                        max_length=150,
+                        unique=True,
+                        validators=[django.contrib.auth.validators.UnicodeUsernameValidator()],
+                        verbose_name="username",
+                    ),
+                ),
+                (
+                    "first_name",
+                    models.CharField(blank=True, max_length=150, verbose_name="first name"),
+                ),
+                (
+                    "last_name",
+                    models.CharField(blank=True, max_length=150, verbose_name="last name"),
+                ),
+                (
+                    "email",
+                    models.EmailField(blank=True, max_length=254, verbose_name="email address"),
+                ),
+                (
+                    "is_staff",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Designates whether the user can log into this admin site.",
+                        verbose_name="staff status",
+                    ),
+                ),
+                (
+                    "is_active",
+                    models.BooleanField(
+                        default=True,
+                        help_text="Designates whether this user should be treated as active. Unselect this instead of deleting accounts.",
+                        verbose_name="active",
+                    ),
+                ),
+                (
+                    "date_joined",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="date joined"
+                    ),
+                ),
+                ("display_name", models.CharField(max_length=40, verbose_name="display name")),
+                (
+                    "groups",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="The groups this user belongs to. A user will get all permissions granted to each of their groups.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.group",
+                        verbose_name="groups",
+                    ),
+                ),
+                (
+                    "user_permissions",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Specific permissions for this user.",
+                        related_name="user_set",
+                        related_query_name="user",
+                        to="auth.permission",
+                        verbose_name="user permissions",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'user',
-                'verbose_name_plural': 'users',
-                'abstract': False,
+                "verbose_name": "user",
+                "verbose_name_plural": "users",
+                "abstract": False,
             },
             managers=[
-                ('objects', django.contrib.auth.models.UserManager()),
+                ("objects", django.contrib.auth.models.UserManager()),
             ],
         ),
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('digest', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("digest", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Profile',
+            name="Profile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('patient', 'Patient'), ('carer', 'Family carer'), ('professional', 'Health professional')], default='patient', max_length=20, verbose_name='role')),
-                ('cancer_type', models.CharField(blank=True, max_length=80, verbose_name='cancer type')),
-                ('stage', models.CharField(blank=True, max_length=40, verbose_name='stage')),
-                ('hospital', models.CharField(blank=True, max_length=120, verbose_name='treatment hospital')),
-                ('diagnosis_year', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='year of diagnosis')),
-                ('phase', models.CharField(blank=True, choices=[('new', 'Newly diagnosed'), ('treatment', 'In treatment'), ('finished', 'Finished treatment'), ('survivor', 'Long-term survivor')], max_length=20, verbose_name='treatment phase')),
-                ('cancer_type_visibility', models.CharField(choices=[('members', 'Members of my groups'), ('leaders', 'Group leaders and moderators only'), ('nobody', 'Nobody')], default='members', max_length=10)),
-                ('stage_visibility', models.CharField(choices=[('members', 'Members of my groups'), ('leaders', 'Group leaders and moderators only'), ('nobody', 'Nobody')], default='leaders', max_length=10)),
-                ('hospital_visibility', models.CharField(choices=[('members', 'Members of my groups'), ('leaders', 'Group leaders and moderators only'), ('nobody', 'Nobody')], default='leaders', max_length=10)),
-                ('diagnosis_year_visibility', models.CharField(choices=[('members', 'Members of my groups'), ('leaders', 'Group leaders and moderators only'), ('nobody', 'Nobody')], default='members', max_length=10)),
-                ('phase_visibility', models.CharField(choices=[('members', 'Members of my groups'), ('leaders', 'Group leaders and moderators only'), ('nobody', 'Nobody')], default='members', max_length=10)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("patient", "Patient"),
+                            ("carer", "Family carer"),
+                            ("professional", "Health professional"),
+                        ],
+                        default="patient",
+                        max_length=20,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "cancer_type",
+                    models.CharField(blank=True, max_length=80, verbose_name="cancer type"),
+                ),
+                ("stage", models.CharField(blank=True, max_length=40, verbose_name="stage")),
+                (
+                    "hospital",
+                    models.CharField(blank=True, max_length=120, verbose_name="treatment hospital"),
+                ),
+                (
+                    "diagnosis_year",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="year of diagnosis"
+                    ),
+                ),
+                (
+                    "phase",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("new", "Newly diagnosed"),
+                            ("treatment", "In treatment"),
+                            ("finished", "Finished treatment"),
+                            ("survivor", "Long-term survivor"),
+                        ],
+                        max_length=20,
+                        verbose_name="treatment phase",
+                    ),
+                ),
+                (
+                    "cancer_type_visibility",
+                    models.CharField(
+                        choices=[
+                            ("members", "Members of my groups"),
+                            ("leaders", "Group leaders and moderators only"),
+                            ("nobody", "Nobody"),
+                        ],
+                        default="members",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "stage_visibility",
+                    models.CharField(
+                        choices=[
+                            ("members", "Members of my groups"),
+                            ("leaders", "Group leaders and moderators only"),
+                            ("nobody", "Nobody"),
+                        ],
+                        default="leaders",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "hospital_visibility",
+                    models.CharField(
+                        choices=[
+                            ("members", "Members of my groups"),
+                            ("leaders", "Group leaders and moderators only"),
+                            ("nobody", "Nobody"),
+                        ],
+                        default="leaders",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "diagnosis_year_visibility",
+                    models.CharField(
+                        choices=[
+                            ("members", "Members of my groups"),
+                            ("leaders", "Group leaders and moderators only"),
+                            ("nobody", "Nobody"),
+                        ],
+                        default="members",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "phase_visibility",
+                    models.CharField(
+                        choices=[
+                            ("members", "Members of my groups"),
+                            ("leaders", "Group leaders and moderators only"),
+                            ("nobody", "Nobody"),
+                        ],
+                        default="members",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
         ),
     ]
