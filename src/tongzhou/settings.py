@@ -146,6 +146,7 @@ TIME_ZONE = os.environ.get("TONGZHOU_TIME_ZONE", "Asia/Shanghai")
 USE_TZ = True
 
 STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = None  # served by WhiteNoise from the package (WHITENOISE_USE_FINDERS)
 WHITENOISE_USE_FINDERS = True  # serve straight from the package; no collectstatic step
 MEDIA_ROOT = DATA_DIR / "media"
