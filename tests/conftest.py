@@ -142,3 +142,9 @@ def fast_password_hashing(settings: Any) -> None:
     """Argon2 is deliberately slow; the suite builds hundreds of users. Production settings
     keep Argon2 (see test_settings.py)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running in the main
+    thread for the rest of the session, which asyncio-based tests cannot share."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
