@@ -94,9 +94,7 @@ class Phase:
         return sum(1 for (_m, seq) in self.first_receipt if seq in self.post_ok)
 
     def results(self) -> dict[str, Any]:
-        latencies = sorted(
-            t - self.send_times[seq] for (_m, seq), t in self.first_receipt.items()
-        )
+        latencies = sorted(t - self.send_times[seq] for (_m, seq), t in self.first_receipt.items())
         expected = self.members * len(self.post_ok)
         delivered = self.delivered_ok()
         last = max(self.first_receipt.values(), default=self.started)
@@ -347,7 +345,7 @@ async def run_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
     env = {
         **os.environ,
         "TONGZHOU_DATA_DIR": str(work / "data"),
-        "TONGZHOU_LOG_LEVEL": "warning",
+        "TONGZHOU_LOG_LEVEL": "WARNING",  # upper case: see docs/performance.md notes
         "DJANGO_SETTINGS_MODULE": "tongzhou.settings",
     }
     env.pop("DATABASE_URL", None)
@@ -489,7 +487,7 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, runtime_s: f
         "",
         "**Method.** Each size gets a fresh data directory and a real server "
         "(`tongzhou serve`, default settings: SQLite in WAL mode, in-process fan-out, one "
-        "uvicorn process with uvloop and httptools, `TONGZHOU_LOG_LEVEL=warning`). A sender "
+        "uvicorn process with uvloop and httptools, `TONGZHOU_LOG_LEVEL=WARNING`). A sender "
         "(the group's leader) and N members are created directly in the database with API "
         "tokens; the N members connect to `/ws/groups/<gid>/` with a bearer token, without "
         f"`after=` (live only), {args.batch} connections at a time, "

@@ -46,10 +46,7 @@ def main(n: int) -> dict[str, object]:
         # (a leader may raise the cap up to groups.actions.MAX_CAP).
         Group.objects.filter(pk=group.pk).update(member_cap=max(group.member_cap, n + 1))
         Membership.objects.bulk_create(
-            [
-                Membership(group=group, user=u, role=Membership.GroupRole.MEMBER)
-                for u in receivers
-            ]
+            [Membership(group=group, user=u, role=Membership.GroupRole.MEMBER) for u in receivers]
         )
         tokens = [ApiToken.issue(u) for u in users]
     return {"group": group.pk, "sender": tokens[0], "receivers": tokens[1:]}

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tongzhou.accounts.models import User
+from tongzhou.chat.models import Message
+from tongzhou.groups.models import Application, Group
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_settings(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TONGZHOU_", "SECRET_KEY", "ALLOWED_HOSTS"))}
+    clean.update(env)
+    code = "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='tongzhou.settings'; django.setup(); print('started')"
+    return subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    ("env", "complaint"),
+    [
+        ({"TONGZHOU_ENV": "production", "ALLOWED_HOSTS": "x.org"}, "SECRET_KEY"),
+        ({"TONGZHOU_ENV": "production", "ALLOWED_HOSTS": "x.org", "SECRET_KEY": "short"}, "SECRET_KEY"),
+        ({"TONGZHOU_ENV": "production", "ALLOWED_HOSTS": "x.org", "SECRET_KEY": "k" * 50, "TONGZHOU_DEBUG": "1"}, "DEBUG"),
+        ({"TONGZHOU_ENV": "production", "SECRET_KEY": "k" * 50}, "ALLOWED_HOSTS"),
+        ({"TONGZHOU_ENV": "staging"}, "TONGZHOU_ENV"),
+    ],
+)
+def test_production_refuses_unsafe_settings(env: dict[str, str], complaint: str) -> None:
+    r = run_settings(env)
+    assert r.returncode != 0
+    assert complaint in r.stderr
+
+
+def test_production_starts_with_real_settings(tmp_path: Path) -> None:
+    r = run_settings(
+        {"TONGZHOU_ENV": "production", "ALLOWED_HOSTS": "x.org", "SECRET_KEY": "k" * 50, "TONGZHOU_DATA_DIR": str(tmp_path)}
+    )
+    assert r.returncode == 0, r.stderr
+    assert "started" in r.stdout
+
+
+@pytest.mark.django_db
+def test_demo_content_is_realistic_and_loads_once() -> None:
+    from tongzhou.demo import DEMO_PASSWORD, load_demo
+
+    logins = load_demo()
+    assert [u for u, _ in logins] == ["leader", "moderator", "chen", "carer", "newcomer", "applicant"]
+    assert Group.objects.count() == 2
+    npc = Group.objects.get(name__startswith="鼻咽癌")
+    assert Message.objects.filter(group=npc).count() >= 15
+    assert Message.objects.filter(group=npc, kind="question").exists()
+    assert Message.objects.filter(group=npc, reply_to__isnull=False).exists()
+    assert Application.objects.get(user__username="applicant").status == "pending"
+    assert User.objects.get(username="leader").check_password(DEMO_PASSWORD)
+    load_demo()
+    assert Group.objects.count() == 2
+
+
+def test_cli_help_lists_the_commands() -> None:
+    r = subprocess.run([sys.executable, "-m", "tongzhou.cli", "--help"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0
+    for command in ("demo", "migrate", "serve", "manage"):
+        assert command in r.stdout
+
+
+def test_openapi_schema_matches_the_snapshot(db: object) -> None:
+    """The API is a contract: a change to it shows up here (regenerate with
+    TONGZHOU_UPDATE_SNAPSHOT=1 after reading the diff)."""
+    from tongzhou.api import api
+
+    schema = json.dumps(api.get_openapi_schema(), indent=1, sort_keys=True, ensure_ascii=False)
+    snapshot = ROOT / "tests" / "data" / "openapi.json"
+    if os.environ.get("TONGZHOU_UPDATE_SNAPSHOT") == "1" or not snapshot.exists():
+        snapshot.write_text(schema + "\n")
+    assert schema + "\n" == snapshot.read_text()
+    paths = json.loads(schema)["paths"]
+    assert "/api/v1/groups/{gid}/messages" in paths
+    assert "/api/v1/auth/register" in paths
+
+
+def test_openapi_json_is_served(client: object) -> None:
+    r = client.get("/api/v1/openapi.json")  # type: ignore[attr-defined]
+    assert r.status_code == 200
+    assert r.json()["info"]["title"] == "Tongzhou API"
