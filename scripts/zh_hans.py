@@ -212,4 +212,7 @@ ZH = {
     "Welcome": "欢迎",
     "同舟 — in the same boat": "同舟 —— 同舟共济",
     "A safe, private place for people living with cancer and their families to help each other: vetted groups led by patients, real-time chat, and answers that do not scroll away.": "一个安全、私密的地方，让癌症患者和家属互相帮助：由患者群主审核的群、实时聊天，还有不会被刷掉的经验和解答。",
+    "Page not found": "找不到这个页面",
+    "This page does not exist, or the link is out of date.": "这个页面不存在，或者链接已经过期。",
+    "Go to the start page": "返回首页",
 }

@@ -254,3 +254,15 @@ def test_page_access(
     if role == "anonymous":
         assert r["Location"].startswith("/accounts/login/")
     assert SECRET not in r.content.decode()
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("path", ["/", "/accounts/signup/", "/accounts/login/"])
+def test_public_pages(world: World, role: str, path: str) -> None:
+    """Start, sign-up and sign-in pages are for visitors; signed-in people go to their groups."""
+    r = world.client(role).get(path)
+    if role == "anonymous":
+        assert r.status_code == 200
+    else:
+        assert r.status_code == 302
+        assert r["Location"] == "/groups/"

@@ -193,3 +193,22 @@ def test_pages_follow_the_browser_language(world: World) -> None:
     en = Client()
     en.force_login(world.users["applicant"])  # type: ignore[arg-type]
     assert "Your groups" in en.get("/groups/", HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+
+
+def test_language_can_be_switched_and_sticks(world: World) -> None:
+    c = world.client("member")
+    r = c.post("/i18n/setlang/", {"language": "zh-hans", "next": "/groups/"})
+    assert r.status_code == 302
+    page = c.get("/groups/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "我的群" in page and 'lang="zh-Hans"' in page
+    c.post("/i18n/setlang/", {"language": "en", "next": "/groups/"})
+    assert "Your groups" in c.get("/groups/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+
+
+def test_unknown_pages_get_a_readable_404_in_the_visitors_language(world: World) -> None:
+    r = Client().get("/no/such/page/", HTTP_ACCEPT_LANGUAGE="zh-CN")
+    assert r.status_code == 404
+    assert "找不到这个页面" in r.content.decode()
+    r = world.client("member").get("/groups/99999/chat/")
+    assert r.status_code == 404
+    assert "There is no such group." in r.content.decode()

@@ -16,18 +16,35 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run_settings(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TONGZHOU_", "SECRET_KEY", "ALLOWED_HOSTS"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TONGZHOU_", "SECRET_KEY", "ALLOWED_HOSTS"))
+    }
     clean.update(env)
     code = "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='tongzhou.settings'; django.setup(); print('started')"
-    return subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code], env=clean, capture_output=True, text=True, timeout=60
+    )
 
 
 @pytest.mark.parametrize(
     ("env", "complaint"),
     [
         ({"TONGZHOU_ENV": "production", "ALLOWED_HOSTS": "x.org"}, "SECRET_KEY"),
-        ({"TONGZHOU_ENV": "production", "ALLOWED_HOSTS": "x.org", "SECRET_KEY": "short"}, "SECRET_KEY"),
-        ({"TONGZHOU_ENV": "production", "ALLOWED_HOSTS": "x.org", "SECRET_KEY": "k" * 50, "TONGZHOU_DEBUG": "1"}, "DEBUG"),
+        (
+            {"TONGZHOU_ENV": "production", "ALLOWED_HOSTS": "x.org", "SECRET_KEY": "short"},
+            "SECRET_KEY",
+        ),
+        (
+            {
+                "TONGZHOU_ENV": "production",
+                "ALLOWED_HOSTS": "x.org",
+                "SECRET_KEY": "k" * 50,
+                "TONGZHOU_DEBUG": "1",
+            },
+            "DEBUG",
+        ),
         ({"TONGZHOU_ENV": "production", "SECRET_KEY": "k" * 50}, "ALLOWED_HOSTS"),
         ({"TONGZHOU_ENV": "staging"}, "TONGZHOU_ENV"),
     ],
@@ -40,7 +57,12 @@ def test_production_refuses_unsafe_settings(env: dict[str, str], complaint: str)
 
 def test_production_starts_with_real_settings(tmp_path: Path) -> None:
     r = run_settings(
-        {"TONGZHOU_ENV": "production", "ALLOWED_HOSTS": "x.org", "SECRET_KEY": "k" * 50, "TONGZHOU_DATA_DIR": str(tmp_path)}
+        {
+            "TONGZHOU_ENV": "production",
+            "ALLOWED_HOSTS": "x.org",
+            "SECRET_KEY": "k" * 50,
+            "TONGZHOU_DATA_DIR": str(tmp_path),
+        }
     )
     assert r.returncode == 0, r.stderr
     assert "started" in r.stdout
@@ -51,7 +73,14 @@ def test_demo_content_is_realistic_and_loads_once() -> None:
     from tongzhou.demo import DEMO_PASSWORD, load_demo
 
     logins = load_demo()
-    assert [u for u, _ in logins] == ["leader", "moderator", "chen", "carer", "newcomer", "applicant"]
+    assert [u for u, _ in logins] == [
+        "leader",
+        "moderator",
+        "chen",
+        "carer",
+        "newcomer",
+        "applicant",
+    ]
     assert Group.objects.count() == 2
     npc = Group.objects.get(name__startswith="鼻咽癌")
     assert Message.objects.filter(group=npc).count() >= 15
@@ -64,7 +93,9 @@ def test_demo_content_is_realistic_and_loads_once() -> None:
 
 
 def test_cli_help_lists_the_commands() -> None:
-    r = subprocess.run([sys.executable, "-m", "tongzhou.cli", "--help"], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "tongzhou.cli", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 0
     for command in ("demo", "migrate", "serve", "manage"):
         assert command in r.stdout

@@ -58,6 +58,21 @@ function render(m) {
   return li;
 }
 
+const isUnread = (m) => m.id > config.lastReadId && m.sender.id !== config.me;
+
+// The "new messages" line stands just above the oldest unread message shown.
+function placeMarker(li) {
+  let marker = document.getElementById("unread-marker");
+  if (!marker) {
+    marker = document.createElement("li");
+    marker.className = "unread-marker";
+    marker.id = "unread-marker";
+    marker.textContent = t.unread;
+  }
+  list.insertBefore(marker, li);
+  unreadMarked = true;
+}
+
 function insert(m) {
   const nearBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 120;
   const li = render(m);
@@ -68,14 +83,7 @@ function insert(m) {
     if (el.dataset.id && Number(el.dataset.id) > m.id) { after = el; break; }
   }
   list.insertBefore(li, after);
-  if (!unreadMarked && m.id > config.lastReadId && m.sender.id !== config.me) {
-    const marker = document.createElement("li");
-    marker.className = "unread-marker";
-    marker.id = "unread-marker";
-    marker.textContent = t.unread;
-    list.insertBefore(marker, li);
-    unreadMarked = true;
-  }
+  if (!unreadMarked && isUnread(m)) placeMarker(li);
   lastId = Math.max(lastId, m.id);
   oldestId = oldestId === null ? m.id : Math.min(oldestId, m.id);
   if (nearBottom || m.sender.id === config.me) log.scrollTop = log.scrollHeight;
@@ -118,11 +126,14 @@ async function loadOlder() {
   const before = log.scrollHeight;
   const page = await loadPage({ before: oldestId, limit: 50 });
   const first = list.querySelector("li[data-id]");
+  let firstUnread = null;
   for (const m of page) { // oldest first: each goes just above the previous top
     const li = render(m);
     if (li) list.insertBefore(li, first);
+    if (li && !firstUnread && isUnread(m)) firstUnread = li;
     oldestId = Math.min(oldestId, m.id);
   }
+  if (firstUnread) placeMarker(firstUnread);
   log.scrollTop = log.scrollHeight - before;
   olderButton.hidden = page.length < 50;
 }
