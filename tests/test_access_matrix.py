@@ -266,3 +266,38 @@ def test_public_pages(world: World, role: str, path: str) -> None:
     else:
         assert r.status_code == 302
         assert r["Location"] == "/groups/"
+
+
+# Form posts on pages: what each position may change. Refusals are 403 (anonymous: 302).
+PAGE_POSTS: list[tuple[str, str, dict[str, str], dict[str, int]]] = [
+    ("decide", "/groups/{gid}/applications/", {"application": "{aid}", "decision": "approve"}, expect(MODS, 302)),
+    ("remove_member", "/groups/{gid}/members/", {"user": "{uid}", "action": "remove"}, expect({"leader"}, 302)),
+    ("add_question", "/groups/{gid}/settings/", {"action": "add_question", "text": "Why?"}, expect({"leader"}, 302)),
+    ("accept_invite", "/groups/invite/{token}/", {}, everyone(302)),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("name", "path", "form", "expected"), PAGE_POSTS, ids=[c[0] for c in PAGE_POSTS])
+def test_page_posts(world: World, role: str, name: str, path: str, form: dict[str, str], expected: dict[str, int]) -> None:
+    from tongzhou.groups.models import Membership
+
+    url = fill(path, world)
+    data = {k: fill(v, world) for k, v in form.items()}
+    before = (
+        Application.objects.filter(status="pending").count(),
+        Membership.objects.filter(status="active").count(),
+        JoinQuestion.objects.count(),
+    )
+    r = world.client(role).post(url, data)
+    if role == "anonymous":
+        assert r.status_code == 302 and r["Location"].startswith("/accounts/login/")
+    else:
+        assert r.status_code == expected[role], (role, name)
+    if role == "anonymous" or expected[role] == 403:
+        after = (
+            Application.objects.filter(status="pending").count(),
+            Membership.objects.filter(status="active").count(),
+            JoinQuestion.objects.count(),
+        )
+        assert after == before  # a refused post changes nothing

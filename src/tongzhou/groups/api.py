@@ -103,7 +103,7 @@ def application_dict(app: Application) -> dict[str, Any]:
 
 
 def member_dict(m: Membership, viewer: Membership) -> dict[str, Any]:
-    profile = Profile.objects.filter(user_id=m.user_id).first()
+    profile: Profile | None = getattr(m.user, "profile", None)
     shown = (
         profile.visible_to(
             same_group=True, is_leader=viewer.can_moderate, is_self=m.user_id == viewer.user_id
@@ -213,7 +213,7 @@ def list_members(request: HttpRequest, gid: int) -> dict[str, Any]:
     viewer = access_group(_user(request), gid)
     qs = Membership.objects.filter(
         group=viewer.group, status=Membership.Status.ACTIVE
-    ).select_related("user")
+    ).select_related("user__profile")
     return {"members": [member_dict(m, viewer) for m in qs.order_by("joined_at")]}
 
 

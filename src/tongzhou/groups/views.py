@@ -223,7 +223,7 @@ def members(request: HttpRequest, gid: int) -> HttpResponse:
         return redirect("groups:members", gid=gid)
     qs = Membership.objects.filter(
         group=viewer.group, status=Membership.Status.ACTIVE
-    ).select_related("user")
+    ).select_related("user__profile")
     rows = [member_dict(m, viewer) for m in qs.order_by("joined_at")]
     return render(
         request,
