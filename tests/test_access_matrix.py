@@ -270,16 +270,35 @@ def test_public_pages(world: World, role: str, path: str) -> None:
 
 # Form posts on pages: what each position may change. Refusals are 403 (anonymous: 302).
 PAGE_POSTS: list[tuple[str, str, dict[str, str], dict[str, int]]] = [
-    ("decide", "/groups/{gid}/applications/", {"application": "{aid}", "decision": "approve"}, expect(MODS, 302)),
-    ("remove_member", "/groups/{gid}/members/", {"user": "{uid}", "action": "remove"}, expect({"leader"}, 302)),
-    ("add_question", "/groups/{gid}/settings/", {"action": "add_question", "text": "Why?"}, expect({"leader"}, 302)),
+    (
+        "decide",
+        "/groups/{gid}/applications/",
+        {"application": "{aid}", "decision": "approve"},
+        expect(MODS, 302),
+    ),
+    (
+        "remove_member",
+        "/groups/{gid}/members/",
+        {"user": "{uid}", "action": "remove"},
+        expect({"leader"}, 302),
+    ),
+    (
+        "add_question",
+        "/groups/{gid}/settings/",
+        {"action": "add_question", "text": "Why?"},
+        expect({"leader"}, 302),
+    ),
     ("accept_invite", "/groups/invite/{token}/", {}, everyone(302)),
 ]
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(("name", "path", "form", "expected"), PAGE_POSTS, ids=[c[0] for c in PAGE_POSTS])
-def test_page_posts(world: World, role: str, name: str, path: str, form: dict[str, str], expected: dict[str, int]) -> None:
+@pytest.mark.parametrize(
+    ("name", "path", "form", "expected"), PAGE_POSTS, ids=[c[0] for c in PAGE_POSTS]
+)
+def test_page_posts(
+    world: World, role: str, name: str, path: str, form: dict[str, str], expected: dict[str, int]
+) -> None:
     from tongzhou.groups.models import Membership
 
     url = fill(path, world)

@@ -206,3 +206,47 @@ def test_reconnect_mid_burst_gets_every_message_exactly_once(asgi_server: LiveSe
     assert len(sent_ids) == total
     assert received == sorted(sent_ids)
     assert len(set(received)) == total
+
+
+def test_concurrent_senders_arrive_in_id_order_without_gaps(asgi_server: LiveServer) -> None:
+    """Four people send at once; a connected member receives every message once, in id order."""
+    world = build_world()
+    gid = world.group.pk
+    senders = [world.users[r] for r in ("leader", "moderator", "member")]
+    tokens = [ApiToken.issue(u) for u in senders]  # type: ignore[arg-type]
+    reader_token = ApiToken.issue(world.users["member"])  # type: ignore[arg-type]
+    per_sender = 25
+    total = per_sender * len(tokens)
+
+    def send_all(n: int, token: str) -> None:
+        with httpx.Client(
+            base_url=asgi_server.url, headers={"Authorization": f"Bearer {token}"}
+        ) as h:
+            for i in range(per_sender):
+                r = h.post(
+                    f"/api/v1/groups/{gid}/messages",
+                    json={"client_id": f"c{n}-{i}", "text": f"{n}:{i}"},
+                )
+                assert r.status_code == 201, r.text
+
+    async def read() -> list[int]:
+        url = f"{asgi_server.ws_url}/ws/groups/{gid}/?after=0"
+        got: list[int] = []
+        async with websockets.connect(
+            url, additional_headers={"Authorization": f"Bearer {reader_token}"}
+        ) as ws:
+            threads = [threading.Thread(target=send_all, args=(n, t)) for n, t in enumerate(tokens)]
+            for t in threads:
+                t.start()
+            while len(got) < total:
+                got.append(json.loads(await asyncio.wait_for(ws.recv(), 15))["message"]["id"])
+            for t in threads:
+                t.join(timeout=60)
+        return got
+
+    got = asyncio.run(read())
+    from tongzhou.chat.models import Message
+
+    stored = list(Message.objects.filter(group_id=gid).order_by("id").values_list("id", flat=True))
+    assert got == stored
+    assert len(stored) == total

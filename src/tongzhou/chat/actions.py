@@ -77,7 +77,7 @@ def do_send_message(
     try:
         with transaction.atomic():
             # Serialise sends per group so ids commit in order and prev_id is exact.
-            Group.objects.select_for_update().filter(pk=group_id).exists()
+            Group.objects.select_for_update().only("pk").get(pk=group_id)
             prev_id = last_message_id(group_id)
             message = Message.objects.create(
                 group_id=group_id,
