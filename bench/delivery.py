@@ -345,7 +345,8 @@ async def run_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
     env = {
         **os.environ,
         "TONGZHOU_DATA_DIR": str(work / "data"),
-        "TONGZHOU_LOG_LEVEL": "WARNING",  # upper case: see docs/performance.md notes
+        # Upper case: settings.py passes the value to logging as is, and "warning" fails there.
+        "TONGZHOU_LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "tongzhou.settings",
     }
     env.pop("DATABASE_URL", None)
@@ -478,7 +479,7 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, runtime_s: f
         "## Message delivery (`bench/delivery.py`)",
         "",
         f"Measured {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')} with "
-        f"`python bench/delivery.py --sizes {','.join(str(r['members']) for r in results)}` "
+        f"`{' '.join(['python bench/delivery.py', *sys.argv[1:]])}` "
         f"(whole run {runtime_s:.0f} s).",
         "",
         f"Machine: {m['cpus']} CPUs ({m['cpu_model']}), {m['memory']} memory, {m['os']}, "
@@ -527,11 +528,12 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, runtime_s: f
         "",
         "Details per size (RSS idle = server just started; connected = after all sockets "
         "opened; CPU = seconds used during the mode by the server process / by the client "
-        "process; POST = time for the sender's request to be answered):",
+        "process, and the server's divided by messages and by deliveries; POST = time for the "
+        "sender's request to be answered):",
         "",
         "| members | connect all | RSS idle → connected | mode | POST p50 / p99 ms "
-        "| send time | server CPU | client CPU | POST errors | server log errors |",
-        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
+        "| send time | server CPU | per msg / per delivery | client CPU | POST errors | server log errors |",
+        "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         for p in r["phases"]:
@@ -540,6 +542,8 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, runtime_s: f
                 f"| {r['rss_idle_mb']:.0f} → {r['rss_connected_mb']:.0f} MB | {p['mode']} "
                 f"| {fmt(p['post_p50_ms'])} / {fmt(p['post_p99_ms'])} "
                 f"| {p['send_seconds']:.1f} s | {p['server_cpu_s']:.1f} s "
+                f"| {p['server_cpu_s'] / max(p['messages'], 1) * 1e3:.1f} ms "
+                f"/ {p['server_cpu_s'] / max(p['delivered'], 1) * 1e6:.0f} µs "
                 f"| {p['client_cpu_s']:.1f} s | {p['post_errors']} | {r['server_log_errors']} |"
             )
     problems = []

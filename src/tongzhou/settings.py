@@ -120,7 +120,7 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 5000}}
+        "default": {"BACKEND": "tongzhou.layers.LocalChannelLayer", "CONFIG": {"capacity": 5000}}
     }
 
 AUTH_USER_MODEL = "accounts.User"
@@ -174,6 +174,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("TONGZHOU_LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": os.environ.get("TONGZHOU_LOG_LEVEL", "INFO").upper(),
+    },
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.consumer import get_handler_name
 
 from tongzhou.chat.actions import do_send_message
 from tongzhou.chat.queries import list_messages
@@ -79,6 +80,16 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.joined:
             await self.channel_layer.group_discard(group_channel(self.group_id), self.channel_name)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale database connections (a thread hop) before every handler. The
+        # fan-out handlers below reach the database only through database_sync_to_async,
+        # which does that itself, so skip the hop on the hot path: once per member per message.
+        if message["type"] in ("message.new", "member.removed"):
+            handler = getattr(self, get_handler_name(message))
+            await handler(message)
+            return
+        await super().dispatch(message)
 
     # Events from the group's channel.
     async def message_new(self, event: dict[str, Any]) -> None:
