@@ -6,9 +6,9 @@ import logging
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from channels.consumer import get_handler_name
 
 from tongzhou.chat.actions import do_send_message
 from tongzhou.chat.queries import list_messages
