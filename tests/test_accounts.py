@@ -169,3 +169,21 @@ def test_signup_page_keeps_input_on_error_and_signs_in_on_success() -> None:
     )
     assert r.status_code == 302
     assert c.get("/groups/").status_code == 200
+
+
+def test_signup_never_redirects_to_another_site() -> None:
+    data = {
+        "username": "fang",
+        "password": "sunflower-2026",
+        "display_name": "F",
+        "next": "https://evil.example/",
+    }
+    r = Client().post("/accounts/signup/", data)
+    assert r.status_code == 302 and r["Location"] == "/groups/"
+    data = {
+        "username": "fang2",
+        "password": "sunflower-2026",
+        "display_name": "F",
+        "next": "/groups/new/",
+    }
+    assert Client().post("/accounts/signup/", data)["Location"] == "/groups/new/"

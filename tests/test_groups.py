@@ -212,3 +212,31 @@ def test_unknown_pages_get_a_readable_404_in_the_visitors_language(world: World)
     r = world.client("member").get("/groups/99999/chat/")
     assert r.status_code == 404
     assert "There is no such group." in r.content.decode()
+
+
+def test_an_invite_link_leads_a_new_person_through_sign_up_into_the_group(world: World) -> None:
+    leader = world.users["leader"]
+    invite = Invite.objects.create(
+        group=world.group, created_by=leader, expires_at=timezone.now() + dt.timedelta(days=1)
+    )
+    c = Client()
+    r = c.get(invite.get_absolute_url())
+    assert r.status_code == 302
+    login_page = c.get(r["Location"]).content.decode()
+    signup_link = f"/accounts/signup/?next={invite.get_absolute_url()}"
+    assert signup_link in login_page
+    signup_page = c.get(signup_link).content.decode()
+    assert f'name="next" value="{invite.get_absolute_url()}"' in signup_page
+    r = c.post(
+        "/accounts/signup/",
+        {
+            "username": "invited",
+            "password": "sunflower-2026",
+            "display_name": "Invited",
+            "next": invite.get_absolute_url(),
+        },
+    )
+    assert r["Location"] == invite.get_absolute_url()
+    r = c.post(invite.get_absolute_url())
+    assert r.status_code == 302 and r["Location"] == f"/groups/{world.group.pk}/chat/"
+    assert c.get(f"/api/v1/groups/{world.group.pk}/messages").status_code == 200

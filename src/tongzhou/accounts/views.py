@@ -5,6 +5,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -30,11 +31,20 @@ def signup(request: HttpRequest) -> HttpResponse:
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("Welcome to Tongzhou! Find your group and apply to join."))
-            return redirect(request.POST.get("next") or "groups:directory")
+            target = request.POST.get("next", "")
+            if not url_has_allowed_host_and_scheme(
+                target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
+                target = "groups:directory"
+            return redirect(target)
     return render(
         request,
         "accounts/signup.html",
-        {"error": error, "form": request.POST},
+        {
+            "error": error,
+            "form": request.POST,
+            "next": request.POST.get("next") or request.GET.get("next", ""),
+        },
         status=400 if error else 200,
     )
 
