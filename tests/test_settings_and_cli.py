@@ -120,3 +120,51 @@ def test_openapi_json_is_served(client: object) -> None:
     r = client.get("/api/v1/openapi.json")  # type: ignore[attr-defined]
     assert r.status_code == 200
     assert r.json()["info"]["title"] == "Tongzhou API"
+
+
+def test_deploy_check_is_clean_under_production_settings(tmp_path: Path) -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            ("TONGZHOU_", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE")
+        )
+    }
+    env.update(
+        {
+            "TONGZHOU_ENV": "production",
+            "SECRET_KEY": "Xk9#mQ2$vL7@pR4!tW8&zN3*bH6^cJ1%dF5(gS0)aE2+yU7=iO4~",
+            "ALLOWED_HOSTS": "tongzhou.example.org",
+            "TONGZHOU_DATA_DIR": str(tmp_path),
+        }
+    )
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tongzhou.cli",
+            "manage",
+            "check",
+            "--deploy",
+            "--fail-level",
+            "WARNING",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "no issues" in r.stdout
+
+
+def test_pages_carry_a_strict_content_security_policy(client: object) -> None:
+    r = client.get("/accounts/login/")  # type: ignore[attr-defined]
+    csp = r["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert r["X-Frame-Options"] == "DENY"
+    assert r["X-Content-Type-Options"] == "nosniff"
+    assert r["Referrer-Policy"] == "same-origin"
+    body = r.content.decode()
+    assert "<script>" not in body and " onclick=" not in body  # nothing inline for the CSP to block

@@ -30,9 +30,9 @@ SECRET_KEY = os.environ.get("SECRET_KEY", DEV_SECRET_KEY)
 DEBUG = os.environ.get("TONGZHOU_DEBUG", "0") == "1"
 
 if PRODUCTION:
-    if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 32:
+    if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
         raise ImproperlyConfigured(
-            "Production needs SECRET_KEY set to a random value of at least 32 characters."
+            "Production needs SECRET_KEY set to a random value of at least 50 characters."
         )
     if DEBUG:
         raise ImproperlyConfigured("Production refuses to start with TONGZHOU_DEBUG=1.")
@@ -61,6 +61,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "tongzhou.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -161,6 +162,10 @@ if PRODUCTION:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_SSL_REDIRECT = os.environ.get("TONGZHOU_SSL_REDIRECT", "1") == "1"
+    # HSTS preload is a commitment the operator makes on hstspreload.org, not a default.
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     _origins = os.environ.get("CSRF_TRUSTED_ORIGINS", "")
     CSRF_TRUSTED_ORIGINS = [o.strip() for o in _origins.split(",") if o.strip()]
