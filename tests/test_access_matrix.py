@@ -119,7 +119,13 @@ API_CASES: list[tuple[str, str, str, Any, dict[str, int]]] = [
         None,
         expect({"leader"}, 204),
     ),
-    ("accept_invite", "post", "/api/v1/invites/{token}/accept", None, everyone(200)),
+    (
+        "accept_invite",
+        "post",
+        "/api/v1/invites/{token}/accept",
+        None,
+        {**everyone(200), "removed": 403},  # removed people re-apply; an invite is no way back
+    ),
     (
         "send_message",
         "post",
@@ -288,7 +294,7 @@ PAGE_POSTS: list[tuple[str, str, dict[str, str], dict[str, int]]] = [
         {"action": "add_question", "text": "Why?"},
         expect({"leader"}, 302),
     ),
-    ("accept_invite", "/groups/invite/{token}/", {}, everyone(302)),
+    ("accept_invite", "/groups/invite/{token}/", {}, {**everyone(302), "removed": 403}),
 ]
 
 

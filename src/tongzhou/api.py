@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -93,7 +94,14 @@ def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
 
 @api.exception_handler(Exception)
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
-    log.exception("unhandled API error on %s", request.path)
+    # Only the exception type and the stack: a database error's message can quote the row,
+    # health details included.
+    log.error(
+        "unhandled API error %s on %s\n%s",
+        type(exc).__name__,
+        request.path,
+        "".join(traceback.format_tb(exc.__traceback__)),
+    )
     return error_response(
         request,
         500,

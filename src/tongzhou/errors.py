@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.utils.functional import Promise
 
+MAX_ID = 2**63 - 1
+
 
 class UserError(Exception):
     """Raised by `check_*`/`do_*` actions; the API and the pages both show `message`."""
@@ -16,3 +18,16 @@ class UserError(Exception):
 
     def __str__(self) -> str:
         return str(self.message)
+
+
+def parse_id(value: object, code: str = "not_found") -> int:
+    """An id from a form, path or frame; anything else is the same 404 as a missing row."""
+    from django.utils.translation import gettext as _
+
+    if isinstance(value, bool):
+        value = None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not isinstance(value, int) or not 0 < value <= MAX_ID:
+        raise UserError(code, _("Not found."), 404)
+    return value

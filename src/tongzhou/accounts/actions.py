@@ -51,6 +51,7 @@ def profile_of(user: User) -> Profile:
     return profile
 
 
+@transaction.atomic  # a refusal of any field leaves the whole profile as it was
 def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
     """Apply the given profile fields; unknown keys are refused, not ignored."""
     profile = profile_of(user)
@@ -87,6 +88,8 @@ def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
                 raise UserError("invalid_year", _("Enter the year of diagnosis, e.g. 2021."))
         if key == "diagnosis_year" and value == "":
             value = None
+        if value is None and key != "diagnosis_year":
+            value = ""  # null clears a text field
         if isinstance(value, str):
             value = value.strip()
             max_len = getattr(Profile._meta.get_field(key), "max_length", None) or 0

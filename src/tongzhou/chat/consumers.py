@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -21,12 +22,15 @@ log = logging.getLogger(__name__)
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 REPLAY_PAGE = 200
+# How stale a socket's knowledge of its membership may get if a removal event is lost.
+RECHECK_SECONDS = 30.0
 
 
 class GroupChatConsumer(AsyncJsonWebsocketConsumer):
     group_id: int
     last_sent_id: int
     joined: bool = False
+    checked_at: float = 0.0
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -35,47 +39,60 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
             await self.accept()
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        if await database_sync_to_async(membership_of)(user, self.group_id) is None:
+        # Subscribe before checking membership and before replaying: a removal that commits
+        # meanwhile still reaches us, and events published meanwhile wait in our channel and
+        # are dropped as duplicates by id when they are handled.
+        await self.channel_layer.group_add(group_channel(self.group_id), self.channel_name)
+        self.joined = True
+        if not await self.still_member():
             await self.accept()
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        # Subscribe before accepting and before replaying: events published meanwhile wait in
-        # our channel and are dropped as duplicates by id when they are handled.
-        await self.channel_layer.group_add(group_channel(self.group_id), self.channel_name)
-        self.joined = True
         qs = parse_qs(self.scope.get("query_string", b"").decode())
         try:
             after = int(qs.get("after", ["-1"])[0])
         except ValueError:
             after = -1
+        newest = await database_sync_to_async(self._newest)()
+        await self.accept()
         if after >= 0:
-            self.last_sent_id = after
-            await self.accept()
-            await self.replay_until(None)
+            # A cursor beyond the newest message (a restored backup, a bad client) would
+            # otherwise swallow every later message as a "duplicate".
+            self.last_sent_id = min(after, newest)
+            await self.replay_until(None, recheck=False)  # membership was just checked
         else:  # no cursor: only live messages from now on
-            self.last_sent_id = await database_sync_to_async(self._newest)()
-            await self.accept()
+            self.last_sent_id = newest
+
+    async def still_member(self) -> bool:
+        """Membership from the database, not from events (which the fan-out may lose)."""
+        self.checked_at = time.monotonic()
+        member = await database_sync_to_async(membership_of)(self.scope["user"], self.group_id)
+        return member is not None
 
     def _newest(self) -> int:
         from tongzhou.chat.queries import last_message_id
 
         return last_message_id(self.group_id)
 
-    async def replay_until(self, upto: int | None) -> None:
-        """Send every visible message after last_sent_id (up to `upto`), from the database."""
+    async def replay_until(self, upto: int | None, *, recheck: bool = True) -> bool:
+        """Send every visible message after last_sent_id (up to `upto`), from the database.
+        False when the socket was closed instead (no longer a member)."""
+        if recheck and not await self.still_member():
+            await self.close(code=CLOSE_FORBIDDEN)
+            return False
         while True:
             page = await database_sync_to_async(list_messages)(
                 self.group_id, after=self.last_sent_id, limit=REPLAY_PAGE
             )
             for m in page:
                 if upto is not None and m["id"] > upto:
-                    return
+                    return True
                 await self.send_json({"type": "message.new", "message": m})
                 self.last_sent_id = m["id"]
             if len(page) < REPLAY_PAGE:
                 if upto is not None:
                     self.last_sent_id = max(self.last_sent_id, upto)
-                return
+                return True
 
     async def disconnect(self, code: int) -> None:
         if self.joined:
@@ -96,10 +113,14 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
         message = event["message"]
         if message["id"] <= self.last_sent_id:
             return  # already sent by the replay
+        if time.monotonic() - self.checked_at > RECHECK_SECONDS and not await self.still_member():
+            await self.close(code=CLOSE_FORBIDDEN)  # the removal event was lost
+            return
         if event.get("prev_id", 0) > self.last_sent_id:
             # An earlier message's event has not reached us (late or lost): read it from the
             # database so the client never sees a gap.
-            await self.replay_until(message["id"] - 1)
+            if not await self.replay_until(message["id"] - 1):
+                return
         if message.get("status") != "visible":
             self.last_sent_id = message["id"]
             return
@@ -115,6 +136,9 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(content, dict) or content.get("type") != "send":
             await self.send_json({"type": "error", "error": {"code": "bad_event", "message": ""}})
             return
+        reply_to = content.get("reply_to")
+        if reply_to is not None and (not isinstance(reply_to, int) or isinstance(reply_to, bool)):
+            reply_to = -1  # refused by check_send_message like any reply that is not here
         try:
             message, _created = await database_sync_to_async(do_send_message)(
                 self.scope["user"],
@@ -122,7 +146,7 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
                 client_id=content.get("client_id"),
                 text=content.get("text"),
                 kind=content.get("kind") or "text",
-                reply_to=content.get("reply_to"),
+                reply_to=reply_to,
             )
         except UserError as e:
             await self.send_json(

@@ -35,7 +35,11 @@ def last_message_id(group_id: int) -> int:
     return Message.objects.filter(group_id=group_id).aggregate(m=Max("id"))["m"] or 0
 
 
-def unread_count(group_id: int, last_read_id: int) -> int:
-    return Message.objects.filter(
-        group_id=group_id, status=Message.Status.VISIBLE, id__gt=last_read_id
-    ).count()
+def unread_count(group_id: int, last_read_id: int, reader_id: int) -> int:
+    return (
+        Message.objects.filter(
+            group_id=group_id, status=Message.Status.VISIBLE, id__gt=last_read_id
+        )
+        .exclude(sender_id=reader_id)
+        .count()
+    )

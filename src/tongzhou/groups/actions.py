@@ -158,29 +158,41 @@ def do_remove_member(actor: Membership, target: Membership) -> None:
         send_event_on_commit(target.group_id, {"type": "member.removed", "user_id": target.user_id})
 
 
-def do_set_cap(actor: Membership, cap: Any) -> Group:
+def _check_cap(group: Group, cap: Any) -> int:
     try:
         cap = int(cap)
     except (TypeError, ValueError) as e:
         raise UserError("invalid_cap", _("The member cap must be a whole number.")) from e
-    group = actor.group
-    current = group.active_member_count()
-    if cap < max(current, 2) or cap > MAX_CAP:
+    low = max(group.active_member_count(), 2)
+    if cap < low or cap > MAX_CAP:
         raise UserError(
             "invalid_cap",
             _("The member cap must be between %(low)d (members now) and %(high)d.")
-            % {"low": max(current, 2), "high": MAX_CAP},
+            % {"low": low, "high": MAX_CAP},
         )
-    group.member_cap = cap
-    group.save(update_fields=["member_cap"])
-    return group
+    return int(cap)
 
 
-def do_update_group(actor: Membership, name: str, description: str) -> Group:
+def do_update_group(
+    actor: Membership,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    member_cap: Any = None,
+) -> Group:
+    """Change what is given; everything is checked before anything is written."""
     group = actor.group
-    group.name = _text(name, 80, "invalid_name", required=True)
-    group.description = _text(description, 2000, "invalid_description")
-    group.save(update_fields=["name", "description"])
+    changes: dict[str, Any] = {}
+    if name is not None:
+        changes["name"] = _text(name, 80, "invalid_name", required=True)
+    if description is not None:
+        changes["description"] = _text(description, 2000, "invalid_description")
+    if member_cap is not None:
+        changes["member_cap"] = _check_cap(group, member_cap)
+    for field, value in changes.items():
+        setattr(group, field, value)
+    if changes:
+        group.save(update_fields=list(changes))
     return group
 
 
@@ -236,9 +248,17 @@ def do_accept_invite(user: User, token: str) -> Membership:
                 410,
             )
         group = Group.objects.select_for_update().get(pk=invite.group_id)
-        existing = membership_of(user, group)
-        if existing is not None:
+        existing = Membership.objects.filter(group=group, user=user).first()
+        if existing is not None and existing.is_active:
             return existing
+        if existing is not None:
+            raise UserError(
+                "removed_member",
+                _(
+                    "You were removed from this group. To come back, apply again and wait for the leader's review."
+                ),
+                403,
+            )
         _check_room(group)
         membership = _admit(group, user)
         invite.uses += 1

@@ -13,7 +13,9 @@ from tongzhou.groups.models import Application, Group, Invite, Membership
 from tongzhou.groups.queries import (
     access_group,
     access_leadership,
+    access_member,
     access_moderation,
+    active_members,
     get_group,
     latest_application,
     membership_of,
@@ -152,15 +154,8 @@ def get_group_detail(request: HttpRequest, gid: int) -> dict[str, Any]:
 @router.patch("/groups/{gid}", operation_id="update_group")
 def update_group(request: HttpRequest, gid: int, payload: GroupPatch) -> dict[str, Any]:
     leader = access_leadership(_user(request), gid)
-    if payload.name is not None or payload.description is not None:
-        actions.do_update_group(
-            leader,
-            payload.name if payload.name is not None else leader.group.name,
-            payload.description if payload.description is not None else leader.group.description,
-        )
-    if payload.member_cap is not None:
-        actions.do_set_cap(leader, payload.member_cap)
-    return group_dict(leader.group, _user(request))
+    group = actions.do_update_group(leader, **payload.dict(exclude_unset=True))
+    return group_dict(group, _user(request))
 
 
 @router.post("/groups/{gid}/applications", response={201: dict}, operation_id="apply")
@@ -197,37 +192,23 @@ def decide(request: HttpRequest, gid: int, aid: int, payload: DecisionIn) -> dic
     return {"id": app.pk, "status": app.status, "reason": app.reason}
 
 
-def _target(actor: Membership, uid: int) -> Membership:
-    target = (
-        Membership.objects.filter(group=actor.group, user_id=uid, status=Membership.Status.ACTIVE)
-        .select_related("user")
-        .first()
-    )
-    if target is None:
-        raise UserError("member_not_found", _("There is no such member in this group."), 404)
-    return target
-
-
 @router.get("/groups/{gid}/members", operation_id="list_members")
 def list_members(request: HttpRequest, gid: int) -> dict[str, Any]:
     viewer = access_group(_user(request), gid)
-    qs = Membership.objects.filter(
-        group=viewer.group, status=Membership.Status.ACTIVE
-    ).select_related("user__profile")
-    return {"members": [member_dict(m, viewer) for m in qs.order_by("joined_at")]}
+    return {"members": [member_dict(m, viewer) for m in active_members(viewer.group)]}
 
 
 @router.post("/groups/{gid}/members/{uid}/role", operation_id="set_member_role")
 def set_role(request: HttpRequest, gid: int, uid: int, payload: RoleIn) -> dict[str, Any]:
     leader = access_leadership(_user(request), gid)
-    target = actions.do_set_role(leader, _target(leader, uid), payload.role)
+    target = actions.do_set_role(leader, access_member(leader, uid), payload.role)
     return member_dict(target, leader)
 
 
 @router.delete("/groups/{gid}/members/{uid}", response={204: None}, operation_id="remove_member")
 def remove_member(request: HttpRequest, gid: int, uid: int) -> Status[None]:
     leader = access_leadership(_user(request), gid)
-    actions.do_remove_member(leader, _target(leader, uid))
+    actions.do_remove_member(leader, access_member(leader, uid))
     return Status(204, None)
 
 

@@ -6,7 +6,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext as _
 
 from tongzhou.accounts.models import User
-from tongzhou.errors import UserError
+from tongzhou.errors import UserError, parse_id
 from tongzhou.groups.models import Application, Group, Membership
 
 
@@ -67,4 +67,28 @@ def groups_of(user: User) -> list[Membership]:
         Membership.objects.filter(user=user, status=Membership.Status.ACTIVE)
         .select_related("group")
         .order_by("group__name")
+    )
+
+
+def access_member(actor: Membership, user_id: object) -> Membership:
+    """An active member of the actor's group, by user id (from a path or a form)."""
+    target = (
+        Membership.objects.filter(
+            group_id=actor.group_id,
+            user_id=parse_id(user_id, "member_not_found"),
+            status=Membership.Status.ACTIVE,
+        )
+        .select_related("user")
+        .first()
+    )
+    if target is None:
+        raise UserError("member_not_found", _("There is no such member in this group."), 404)
+    return target
+
+
+def active_members(group: Group) -> list[Membership]:
+    return list(
+        Membership.objects.filter(group=group, status=Membership.Status.ACTIVE)
+        .select_related("user__profile")
+        .order_by("joined_at")
     )

@@ -4,6 +4,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -13,14 +14,16 @@ from django.views.decorators.http import require_http_methods
 
 from tongzhou.accounts.models import Role, User
 from tongzhou.chat.queries import unread_count
-from tongzhou.errors import UserError
+from tongzhou.errors import UserError, parse_id
 from tongzhou.groups import actions
 from tongzhou.groups.api import member_dict
-from tongzhou.groups.models import Application, Group, Invite, Membership
+from tongzhou.groups.models import Application, Group, Invite
 from tongzhou.groups.queries import (
     access_group,
     access_leadership,
+    access_member,
     access_moderation,
+    active_members,
     get_group,
     groups_of,
     latest_application,
@@ -51,7 +54,11 @@ def directory(request: HttpRequest) -> HttpResponse:
     mine = groups_of(user)
     mine_ids = {m.group_id for m in mine}
     rows = [
-        {"membership": m, "group": m.group, "unread": unread_count(m.group_id, m.last_read_id)}
+        {
+            "membership": m,
+            "group": m.group,
+            "unread": unread_count(m.group_id, m.last_read_id, user.pk),
+        }
         for m in mine
     ]
     others = []
@@ -122,7 +129,9 @@ def detail(request: HttpRequest, gid: int) -> HttpResponse:
             "application": application,
             "can_apply": can_apply,
             "roles": Role.choices,
-            "questions": group.join_questions.all(),
+            "questions": [
+                (q, request.POST.get(f"q{q.pk}", "")) for q in group.join_questions.all()
+            ],
             "form": request.POST,
             "error": error,
         },
@@ -138,7 +147,7 @@ def chat(request: HttpRequest, gid: int) -> HttpResponse:
         "groupId": gid,
         "me": request.user.pk,
         "lastReadId": membership.last_read_id,
-        "maxChars": 4000,
+        "maxChars": settings.MESSAGE_MAX_CHARS,
     }
     return render(
         request,
@@ -154,7 +163,7 @@ def applications(request: HttpRequest, gid: int) -> HttpResponse:
     mod = access_moderation(_user(request), gid)
     if request.method == "POST":
         app = Application.objects.filter(
-            group=mod.group, pk=request.POST.get("application") or 0
+            group=mod.group, pk=parse_id(request.POST.get("application"), "application_not_found")
         ).first()
         if app is None:
             raise UserError("application_not_found", _("There is no such application."), 404)
@@ -194,17 +203,7 @@ def members(request: HttpRequest, gid: int) -> HttpResponse:
     viewer = access_group(_user(request), gid)
     if request.method == "POST":
         leader = access_leadership(_user(request), gid)
-        target = (
-            Membership.objects.filter(
-                group=leader.group,
-                user_id=request.POST.get("user") or 0,
-                status=Membership.Status.ACTIVE,
-            )
-            .select_related("user")
-            .first()
-        )
-        if target is None:
-            raise UserError("member_not_found", _("There is no such member in this group."), 404)
+        target = access_member(leader, request.POST.get("user"))
         try:
             action = request.POST.get("action")
             if action == "remove":
@@ -221,10 +220,7 @@ def members(request: HttpRequest, gid: int) -> HttpResponse:
         except UserError as e:
             messages.error(request, str(e.message))
         return redirect("groups:members", gid=gid)
-    qs = Membership.objects.filter(
-        group=viewer.group, status=Membership.Status.ACTIVE
-    ).select_related("user__profile")
-    rows = [member_dict(m, viewer) for m in qs.order_by("joined_at")]
+    rows = [member_dict(m, viewer) for m in active_members(viewer.group)]
     return render(
         request,
         "groups/members.html",
@@ -243,19 +239,25 @@ def group_settings(request: HttpRequest, gid: int) -> HttpResponse:
         try:
             if action == "details":
                 actions.do_update_group(
-                    leader, request.POST.get("name", ""), request.POST.get("description", "")
+                    leader,
+                    name=request.POST.get("name", ""),
+                    description=request.POST.get("description", ""),
+                    member_cap=request.POST.get("member_cap"),
                 )
-                actions.do_set_cap(leader, request.POST.get("member_cap"))
             elif action == "add_question":
                 actions.do_add_join_question(leader, request.POST.get("text", ""))
             elif action == "delete_question":
-                actions.do_delete_join_question(leader, int(request.POST.get("question", 0)))
+                actions.do_delete_join_question(
+                    leader, parse_id(request.POST.get("question"), "question_not_found")
+                )
             elif action == "invite":
                 new_invite = actions.do_create_invite(
                     leader, hours=request.POST.get("hours"), max_uses=request.POST.get("max_uses")
                 )
             elif action == "revoke_invite":
-                actions.do_revoke_invite(leader, int(request.POST.get("invite", 0)))
+                actions.do_revoke_invite(
+                    leader, parse_id(request.POST.get("invite"), "invite_not_found")
+                )
         except UserError as e:
             messages.error(request, str(e.message))
         else:

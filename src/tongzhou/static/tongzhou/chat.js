@@ -17,7 +17,9 @@ const count = document.getElementById("count");
 const replying = document.getElementById("replying");
 
 const seen = new Map(); // id -> <li>
-let lastId = 0;
+let lastId = 0; // newest id shown (own sends included): what we have read
+let streamId = 0; // newest id from the history page or the socket: where a reconnect resumes
+let sending = false;
 let oldestId = null;
 let replyTo = null;
 let pendingClientId = null; // reused on retry so a resend never duplicates
@@ -26,6 +28,7 @@ let socket = null;
 let retryDelay = 500;
 let closedForGood = false;
 
+const length = (s) => [...s].length; // characters as the server counts them (code points)
 const fmt = (s, vars) => s.replace(/%\((\w+)\)s/g, (_, k) => vars[k]);
 const csrf = () => (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
 const newClientId = () =>
@@ -115,6 +118,7 @@ async function loadPage(params) {
 async function loadInitial() {
   const page = await loadPage({ limit: 50 });
   page.forEach(insert);
+  if (page.length) streamId = page[page.length - 1].id;
   olderButton.hidden = page.length < 50;
   const marker = document.getElementById("unread-marker");
   if (marker) marker.scrollIntoView({ block: "center" });
@@ -125,7 +129,7 @@ async function loadOlder() {
   if (oldestId === null) return;
   const before = log.scrollHeight;
   const page = await loadPage({ before: oldestId, limit: 50 });
-  const first = list.querySelector("li[data-id]");
+  const first = list.firstElementChild;
   let firstUnread = null;
   for (const m of page) { // oldest first: each goes just above the previous top
     const li = render(m);
@@ -147,11 +151,14 @@ function setConn(state, text) {
 
 function connect() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
-  socket = new WebSocket(`${proto}://${location.host}/ws/groups/${config.groupId}/?after=${lastId}`);
+  socket = new WebSocket(`${proto}://${location.host}/ws/groups/${config.groupId}/?after=${streamId}`);
   socket.addEventListener("open", () => { retryDelay = 500; setConn("live", t.live); });
   socket.addEventListener("message", (ev) => {
     const data = JSON.parse(ev.data);
-    if (data.type === "message.new") insert(data.message);
+    if (data.type === "message.new") {
+      insert(data.message);
+      streamId = Math.max(streamId, data.message.id);
+    }
   });
   socket.addEventListener("close", (ev) => {
     if (ev.code === 4403) {
@@ -180,7 +187,7 @@ document.getElementById("reply-cancel").addEventListener("click", () => { replyT
 function showError(msg) { errorBox.textContent = msg; errorBox.hidden = false; }
 
 textarea.addEventListener("input", () => {
-  const n = textarea.value.length;
+  const n = length(textarea.value);
   count.textContent = n > config.maxChars - 500 ? `${n} / ${config.maxChars}` : "";
   if (n <= config.maxChars) errorBox.hidden = true;
   pendingClientId = null; // an edited text is a new message
@@ -191,10 +198,12 @@ textarea.addEventListener("keydown", (e) => {
 
 form.addEventListener("submit", async (e) => {
   e.preventDefault();
+  if (sending) return; // Ctrl+Enter while a send is on its way
   const text = textarea.value;
   if (!text.trim()) { showError(t.empty); return; }
-  if (text.trim().length > config.maxChars) { showError(fmt(t.tooLong, { n: text.trim().length, max: config.maxChars })); return; }
+  if (length(text.trim()) > config.maxChars) { showError(fmt(t.tooLong, { n: length(text.trim()), max: config.maxChars })); return; }
   pendingClientId = pendingClientId || newClientId();
+  sending = true;
   sendButton.disabled = true;
   sendButton.textContent = t.sending;
   try {
@@ -208,11 +217,13 @@ form.addEventListener("submit", async (e) => {
     const body = await r.json().catch(() => ({}));
     if (!r.ok) { showError((body.error && body.error.message) || t.sendFailed); return; }
     insert(body);
-    textarea.value = ""; count.textContent = ""; errorBox.hidden = true;
+    if (textarea.value === text) { textarea.value = ""; count.textContent = ""; } // else keep what was typed meanwhile
+    errorBox.hidden = true;
     pendingClientId = null; replyTo = null; replying.hidden = true; isQuestion.checked = false;
   } catch (err) {
     showError(t.sendFailed); // text stays in the composer; the same client_id is reused
   } finally {
+    sending = false;
     sendButton.disabled = closedForGood;
     sendButton.textContent = sendButton.dataset.label;
   }
