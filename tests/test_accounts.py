@@ -125,8 +125,6 @@ def test_health_fields_follow_their_visibility(world: World) -> None:
         "hospital": "Sun Yat-sen",
         "stage": "III",
     }  # self
-    other = world.client("leader")
-    other.force_login(world.users["moderator"])  # type: ignore[arg-type]
     # A plain member sees only what is shared with members.
     plain = make_user("plain")
     from tongzhou.groups.actions import do_apply, do_decide

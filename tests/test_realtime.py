@@ -209,7 +209,7 @@ def test_reconnect_mid_burst_gets_every_message_exactly_once(asgi_server: LiveSe
 
 
 def test_concurrent_senders_arrive_in_id_order_without_gaps(asgi_server: LiveServer) -> None:
-    """Four people send at once; a connected member receives every message once, in id order."""
+    """Three people send at once; a connected member receives every message once, in id order."""
     world = build_world()
     gid = world.group.pk
     senders = [world.users[r] for r in ("leader", "moderator", "member")]

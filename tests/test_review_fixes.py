@@ -160,5 +160,3 @@ def test_profile_is_not_in_api_error_logs(world: World, caplog: pytest.LogCaptur
     )
     assert "RuntimeError" in caplog.text
     assert "中山肿瘤" not in caplog.text
-
-
