@@ -5,6 +5,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Page
+
+from tongzhou.accounts.actions import do_register
+from tongzhou.accounts.models import User
+from tongzhou.groups.actions import do_apply, do_create_group, do_decide
+from tongzhou.groups.models import Group
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -35,3 +41,22 @@ def shots(request: pytest.FixtureRequest) -> Path:
     folder = root / request.node.name.replace("[", "-").replace("]", "")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def group_with_member(group_name: str, member: str, password: str) -> tuple[User, Group]:
+    """A leader ("lead") and one approved member, built through the real actions."""
+    leader = do_register("lead", "leader-pass-2026", "Leader")
+    group = do_create_group(leader, group_name)
+    person = do_register(member, password, member.title())
+    do_decide(leader, do_apply(person, group, role="patient"), approve=True)
+    return leader, group
+
+
+def sign_in(
+    page: Page, base_url: str, username: str, password: str, *, labels: dict[str, str] | None = None
+) -> None:
+    t = labels or {"login_username": "Username", "password": "Password", "sign_in": "Sign in"}
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label(t["login_username"], exact=True).fill(username)
+    page.get_by_label(t["password"], exact=True).fill(password)
+    page.get_by_role("button", name=t["sign_in"]).last.click()

@@ -9,12 +9,11 @@ import pytest
 from playwright.sync_api import Browser, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tongzhou.accounts.actions import do_register
 from tongzhou.accounts.models import ApiToken
 from tongzhou.chat.actions import do_send_message
-from tongzhou.groups.actions import do_apply, do_create_group, do_decide
 
 from ..conftest import LiveServer
+from .conftest import group_with_member, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -22,19 +21,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_scroll_up_pages_history_and_all_tabs_get_live_messages(
     asgi_server: LiveServer, browser: Browser, shots: Path
 ) -> None:
-    leader = do_register("lead", "leader-pass-2026", "Leader")
-    group = do_create_group(leader, "History group")
-    reader = do_register("reader", "reader-pass-2026", "Reader")
-    do_decide(leader, do_apply(reader, group, role="patient"), approve=True)
+    leader, group = group_with_member("History group", "reader", "reader-pass-2026")
     for i in range(120):
         do_send_message(leader, group.pk, client_id=f"h{i}", text=f"history {i:03d}")
 
     ctx = browser.new_context(viewport={"width": 360, "height": 740}, locale="en-US")
     page = ctx.new_page()
-    page.goto(f"{asgi_server.url}/accounts/login/")
-    page.get_by_label("Username", exact=True).fill("reader")
-    page.get_by_label("Password", exact=True).fill("reader-pass-2026")
-    page.get_by_role("button", name="Sign in").last.click()
+    sign_in(page, asgi_server.url, "reader", "reader-pass-2026")
     page.goto(f"{asgi_server.url}/groups/{group.pk}/chat/")
     expect(page.locator("#conn")).to_have_text("Connected")
     messages = page.locator(".message .text")

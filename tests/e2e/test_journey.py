@@ -7,12 +7,13 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, expect
 
 from tongzhou.accounts.actions import do_register
 from tongzhou.groups.actions import do_create_group
 
 from ..conftest import LiveServer
+from .conftest import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -73,15 +74,6 @@ def phone(browser: Browser, lang: str) -> BrowserContext:
     return browser.new_context(viewport=PHONE, locale=TEXT[lang]["locale"], device_scale_factor=2)
 
 
-def sign_in(
-    page: Page, server: LiveServer, t: dict[str, str], username: str, password: str
-) -> None:
-    page.goto(f"{server.url}/accounts/login/")
-    page.get_by_label(t["login_username"], exact=True).fill(username)
-    page.get_by_label(t["password"], exact=True).fill(password)
-    page.get_by_role("button", name=t["sign_in"]).last.click()
-
-
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_newcomer_joins_and_chats_live_with_the_leader(
     asgi_server: LiveServer, browser: Browser, lang: str, shots: Path
@@ -113,7 +105,7 @@ def test_newcomer_joins_and_chats_live_with_the_leader(
     # The leader, in a second browser context, approves.
     leader_ctx = phone(browser, lang)
     lp = leader_ctx.new_page()
-    sign_in(lp, asgi_server, t, "laoli", LEADER_PASSWORD)
+    sign_in(lp, asgi_server.url, "laoli", LEADER_PASSWORD, labels=t)
     expect(lp).to_have_url(re.compile(r"/groups/$"))
     lp.goto(f"{asgi_server.url}/groups/{group.pk}/applications/")
     expect(lp.get_by_text("阿芳 Fang")).to_be_visible()

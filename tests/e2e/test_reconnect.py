@@ -11,11 +11,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, WebSocketRoute, expect
 
-from tongzhou.accounts.actions import do_register
 from tongzhou.accounts.models import ApiToken
-from tongzhou.groups.actions import do_apply, do_create_group, do_decide
 
 from ..conftest import LiveServer
+from .conftest import group_with_member, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -23,10 +22,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 def test_messages_sent_while_the_socket_was_quiet_arrive_after_reconnect(
     asgi_server: LiveServer, browser: Browser, shots: Path
 ) -> None:
-    leader = do_register("lead", "leader-pass-2026", "Leader")
-    group = do_create_group(leader, "Quiet socket group")
-    member = do_register("member", "member-pass-2026", "Member")
-    do_decide(leader, do_apply(member, group, role="patient"), approve=True)
+    leader, group = group_with_member("Quiet socket group", "member", "member-pass-2026")
     token = ApiToken.issue(leader)
 
     sockets: list[dict[str, Any]] = []
@@ -45,10 +41,7 @@ def test_messages_sent_while_the_socket_was_quiet_arrive_after_reconnect(
     ctx = browser.new_context(viewport={"width": 360, "height": 740}, locale="en-US")
     page = ctx.new_page()
     page.route_web_socket(re.compile(r"/ws/groups/"), route)
-    page.goto(f"{asgi_server.url}/accounts/login/")
-    page.get_by_label("Username", exact=True).fill("member")
-    page.get_by_label("Password", exact=True).fill("member-pass-2026")
-    page.get_by_role("button", name="Sign in").last.click()
+    sign_in(page, asgi_server.url, "member", "member-pass-2026")
     page.goto(f"{asgi_server.url}/groups/{group.pk}/chat/")
     expect(page.locator("#conn")).to_have_text("Connected")
 
