@@ -159,6 +159,20 @@ async def test_late_or_lost_event_is_filled_from_the_database() -> None:
     await comm.disconnect()
 
 
+def post_messages(server: LiveServer, token: str, gid: int, prefix: str, count: int) -> list[int]:
+    """Send `count` messages through the real server, one after another; their ids."""
+    ids = []
+    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as h:
+        for i in range(count):
+            r = h.post(
+                f"/api/v1/groups/{gid}/messages",
+                json={"client_id": f"{prefix}{i}", "text": f"{prefix}{i}"},
+            )
+            assert r.status_code == 201, r.text
+            ids.append(r.json()["id"])
+    return ids
+
+
 def test_reconnect_mid_burst_gets_every_message_exactly_once(asgi_server: LiveServer) -> None:
     """A real server and a real client: the socket drops during a burst of 120 sends and the
     client reconnects with after=<last id seen>."""
@@ -170,16 +184,7 @@ def test_reconnect_mid_burst_gets_every_message_exactly_once(asgi_server: LiveSe
     sent_ids: list[int] = []
 
     def burst() -> None:
-        with httpx.Client(
-            base_url=asgi_server.url, headers={"Authorization": f"Bearer {sender_token}"}
-        ) as h:
-            for i in range(total):
-                r = h.post(
-                    f"/api/v1/groups/{gid}/messages",
-                    json={"client_id": f"b{i}", "text": f"burst {i}"},
-                )
-                assert r.status_code == 201, r.text
-                sent_ids.append(r.json()["id"])
+        sent_ids.extend(post_messages(asgi_server, sender_token, gid, "b", total))
 
     async def read() -> list[int]:
         url = f"{asgi_server.ws_url}/ws/groups/{gid}/"
@@ -219,15 +224,7 @@ def test_concurrent_senders_arrive_in_id_order_without_gaps(asgi_server: LiveSer
     total = per_sender * len(tokens)
 
     def send_all(n: int, token: str) -> None:
-        with httpx.Client(
-            base_url=asgi_server.url, headers={"Authorization": f"Bearer {token}"}
-        ) as h:
-            for i in range(per_sender):
-                r = h.post(
-                    f"/api/v1/groups/{gid}/messages",
-                    json={"client_id": f"c{n}-{i}", "text": f"{n}:{i}"},
-                )
-                assert r.status_code == 201, r.text
+        post_messages(asgi_server, token, gid, f"c{n}-", per_sender)
 
     async def read() -> list[int]:
         url = f"{asgi_server.ws_url}/ws/groups/{gid}/?after=0"
