@@ -215,4 +215,7 @@ ZH = {
     "Page not found": "找不到这个页面",
     "This page does not exist, or the link is out of date.": "这个页面不存在，或者链接已经过期。",
     "Go to the start page": "返回首页",
+    "Frames are JSON objects of type 'send'.": "每一帧须为 type 为 'send' 的 JSON 对象。",
+    "You are sending too fast. Please wait a moment.": "发送太快了，请稍等一下。",
+    "You were removed from this group. To come back, apply again and wait for the leader's review.": "你已被移出这个群。如想回来，请重新申请，等待群主审核。",
 }

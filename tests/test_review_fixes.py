@@ -160,3 +160,25 @@ def test_profile_is_not_in_api_error_logs(world: World, caplog: pytest.LogCaptur
     )
     assert "RuntimeError" in caplog.text
     assert "中山肿瘤" not in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_socket_frames_are_bounded_and_rate_limited() -> None:
+    world = await database_sync_to_async(build_world)()
+    member, _ = await connect(world, "member")
+    await member.send_to(text_data="{not json")
+    assert (await member.receive_json_from(timeout=3))["error"]["code"] == "bad_event"
+    await member.send_to(bytes_data=b"\x00\x01")
+    assert (await member.receive_json_from(timeout=3))["error"]["code"] == "bad_event"
+    # A person's burst is fine; a flood is refused politely, and nothing is stored for it.
+    codes = []
+    for i in range(15):
+        await member.send_json_to({"type": "send", "client_id": f"r{i}", "text": "hi"})
+    for _ in range(15 + 10):  # 10 acks + 10 message.new + 5 refusals
+        frame = await member.receive_json_from(timeout=3)
+        if frame["type"] == "error":
+            codes.append(frame["error"]["code"])
+    assert codes == ["rate_limited"] * 5
+    # A frame over 64 KiB closes the socket (1009: message too big).
+    await member.send_to(text_data='{"type": "send", "text": "' + "x" * 70_000 + '"}')
+    assert await next_close_code(member) == 1009

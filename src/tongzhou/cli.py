@@ -30,6 +30,7 @@ def _serve(host: str, port: int) -> None:
         host=host,
         port=port,
         proxy_headers=True,
+        ws_max_size=64 * 1024,  # the same limit the chat consumer enforces
         log_level=os.environ.get("TONGZHOU_LOG_LEVEL", "info").lower(),
     )
 

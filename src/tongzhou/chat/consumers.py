@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -10,18 +11,22 @@ from urllib.parse import parse_qs
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.utils.translation import gettext as _
 
 from tongzhou.chat.actions import do_send_message
 from tongzhou.chat.queries import list_messages
 from tongzhou.errors import UserError
 from tongzhou.groups.queries import membership_of
+from tongzhou.ratelimit import TokenBucket
 from tongzhou.realtime import group_channel
 
 log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_TOO_BIG = 1009
 REPLAY_PAGE = 200
+MAX_FRAME_BYTES = 64 * 1024
 # How stale a socket's knowledge of its membership may get if a removal event is lost.
 RECHECK_SECONDS = 30.0
 
@@ -31,6 +36,11 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
     last_sent_id: int
     joined: bool = False
     checked_at: float = 0.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A person types; a burst of 10 and then one message a second is plenty.
+        self.send_allowance = TokenBucket(capacity=10, per_second=1.0)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -132,10 +142,35 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
 
     # Sending over the socket (the browser uses the HTTP API; other clients may use this).
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if not isinstance(content, dict) or content.get("type") != "send":
-            await self.send_json({"type": "error", "error": {"code": "bad_event", "message": ""}})
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        size = len(text_data.encode()) if text_data else len(bytes_data or b"")
+        if size > MAX_FRAME_BYTES:
+            await self.close(code=CLOSE_TOO_BIG)
             return
+        try:
+            content = json.loads(text_data) if text_data else None
+        except ValueError:
+            content = None
+        if not isinstance(content, dict) or content.get("type") != "send":
+            await self.send_error(None, "bad_event", _("Frames are JSON objects of type 'send'."))
+            return
+        if not self.send_allowance.take():
+            await self.send_error(
+                content.get("client_id"),
+                "rate_limited",
+                _("You are sending too fast. Please wait a moment."),
+            )
+            return
+        await self.receive_json(content)
+
+    async def send_error(self, client_id: Any, code: str, message: str) -> None:
+        await self.send_json(
+            {"type": "error", "client_id": client_id, "error": {"code": code, "message": message}}
+        )
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
         reply_to = content.get("reply_to")
         if reply_to is not None and (not isinstance(reply_to, int) or isinstance(reply_to, bool)):
             reply_to = -1  # refused by check_send_message like any reply that is not here
@@ -149,13 +184,7 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
                 reply_to=reply_to,
             )
         except UserError as e:
-            await self.send_json(
-                {
-                    "type": "error",
-                    "client_id": content.get("client_id"),
-                    "error": {"code": e.code, "message": str(e.message)},
-                }
-            )
+            await self.send_error(content.get("client_id"), e.code, str(e.message))
             return
         await self.send_json(
             {"type": "ack", "client_id": content.get("client_id"), "message": message}
