@@ -218,4 +218,5 @@ ZH = {
     "Frames are JSON objects of type 'send'.": "每一帧须为 type 为 'send' 的 JSON 对象。",
     "You are sending too fast. Please wait a moment.": "发送太快了，请稍等一下。",
     "You were removed from this group. To come back, apply again and wait for the leader's review.": "你已被移出这个群。如想回来，请重新申请，等待群主审核。",
+    "Too many failed sign-ins. Please wait 15 minutes and try again.": "登录失败次数太多。请等 15 分钟后再试。",
 }

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.test import Client
 
@@ -185,3 +187,54 @@ def test_signup_never_redirects_to_another_site() -> None:
         "next": "/groups/new/",
     }
     assert Client().post("/accounts/signup/", data)["Location"] == "/groups/new/"
+
+
+def test_repeated_failed_sign_ins_lock_the_account_for_a_while() -> None:
+    from django.utils import timezone
+
+    from tongzhou.accounts.models import SignInFailure
+
+    make_user("fang")
+    c = Client()
+    for _ in range(5):
+        r = post(c, "/api/v1/auth/token", {"username": "fang", "password": "guess-guess"})
+        assert r.status_code == 401
+    # Now even the right password waits: the lock is per username, not per guess.
+    r = post(c, "/api/v1/auth/token", {"username": "FANG", "password": "correct horse 2026"})
+    assert r.status_code == 429 and r.json()["error"]["code"] == "too_many_attempts"
+    page = Client().post("/accounts/login/", {"username": "fang", "password": "correct horse 2026"})
+    assert page.status_code == 200 and "Too many failed sign-ins" in page.content.decode()
+    # Another account is not affected.
+    make_user("chen")
+    assert (
+        post(
+            Client(), "/api/v1/auth/token", {"username": "chen", "password": "correct horse 2026"}
+        ).status_code
+        == 200
+    )
+    # After the window the right password works again, and success clears the count.
+    SignInFailure.objects.update(created_at=timezone.now() - dt.timedelta(minutes=16))
+    assert (
+        post(
+            c, "/api/v1/auth/token", {"username": "fang", "password": "correct horse 2026"}
+        ).status_code
+        == 200
+    )
+    assert (
+        Client()
+        .post("/accounts/login/", {"username": "fang", "password": "correct horse 2026"})
+        .status_code
+        == 302
+    )
+    assert not SignInFailure.objects.filter(username="fang").exists()
+
+
+def test_failed_sign_in_page_explains_in_chinese() -> None:
+    make_user("fang")
+    page = Client().post(
+        "/accounts/login/",
+        {"username": "fang", "password": "nope-nope"},
+        HTTP_ACCEPT_LANGUAGE="zh-CN",
+    )
+    assert page.status_code == 200
+    assert "用户名" in page.content.decode() and 'role="alert"' in page.content.decode()

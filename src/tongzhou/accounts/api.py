@@ -7,6 +7,7 @@ from ninja import Router, Schema, Status
 
 from tongzhou.accounts.actions import do_register, do_update_profile, profile_of
 from tongzhou.accounts.models import HEALTH_FIELDS, ApiToken, Profile, User
+from tongzhou.accounts.throttle import check_sign_in_allowed
 from tongzhou.errors import UserError
 
 router = Router(tags=["accounts"])
@@ -75,6 +76,7 @@ def register(request: HttpRequest, payload: RegisterIn) -> Status[dict[str, obje
 
 @router.post("/auth/token", auth=None, response=TokenOut, operation_id="issue_token")
 def issue_token(request: HttpRequest, payload: TokenIn) -> dict[str, str]:
+    check_sign_in_allowed(payload.username, request)
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None:
         raise UserError("invalid_credentials", _("Wrong username or password."), 401)

@@ -103,3 +103,14 @@ class ApiToken(models.Model):
         raw = "tz_" + secrets.token_urlsafe(32)
         cls.objects.create(user=user, digest=cls.hash(raw))
         return raw
+
+
+class SignInFailure(models.Model):
+    """One failed sign-in, kept for the throttling window (accounts/throttle.py)."""
+
+    username = models.CharField(max_length=150, db_index=True)  # lower-cased as typed
+    ip = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"sign-in failure {self.pk}"
