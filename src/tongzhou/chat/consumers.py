@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import time
 from typing import Any
 from urllib.parse import parse_qs
@@ -14,13 +13,11 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils.translation import gettext as _
 
 from tongzhou.chat.actions import do_send_message
-from tongzhou.chat.queries import list_messages
+from tongzhou.chat.queries import last_message_id, list_messages
 from tongzhou.errors import UserError
 from tongzhou.groups.queries import membership_of
 from tongzhou.ratelimit import TokenBucket
 from tongzhou.realtime import group_channel
-
-log = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -80,8 +77,6 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
         return member is not None
 
     def _newest(self) -> int:
-        from tongzhou.chat.queries import last_message_id
-
         return last_message_id(self.group_id)
 
     async def replay_until(self, upto: int | None, *, recheck: bool = True) -> bool:
