@@ -19,8 +19,18 @@ MEMBERS = {"member", "moderator", "leader"}
 MODS = {"moderator", "leader"}
 
 
-def expect(allowed: set[str], ok: int, denied: int = 403) -> dict[str, int]:
-    return {r: (401 if r == "anonymous" else ok if r in allowed else denied) for r in ROLES}
+def expect(allowed: set[str], ok: int) -> dict[str, int]:
+    """Members without the right role are told no (403); for everyone else the group's
+    insides do not exist (404, the same answer as a missing group)."""
+
+    def status(r: str) -> int:
+        if r == "anonymous":
+            return 401
+        if r in allowed:
+            return ok
+        return 403 if r in MEMBERS else 404
+
+    return {r: status(r) for r in ROLES}
 
 
 def everyone(ok: int) -> dict[str, int]:

@@ -70,7 +70,21 @@ def test_exactly_4000_characters_is_fine(world: World) -> None:
 
 def test_unknown_group_is_404(world: World) -> None:
     r = send(world.client("member"), 987654, client_id="x", text="hi")
-    assert r.status_code == 404 and r.json()["error"]["code"] == "group_not_found"
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+def test_a_foreign_group_looks_exactly_like_a_missing_one(world: World) -> None:
+    """Ids cannot be probed: the answer for "not yours" is byte-for-byte the "no such" one."""
+    client = world.client("outsider")
+    missing = 987654
+    for path in ("/api/v1/groups/{}/messages", "/api/v1/groups/{}/members"):
+        real = client.get(path.format(world.group.pk))
+        fake = client.get(path.format(missing))
+        assert (real.status_code, real.content) == (fake.status_code, fake.content)
+        assert real.status_code == 404
+    real = send(client, world.group.pk, client_id="p", text="probe")
+    fake = send(client, missing, client_id="p", text="probe")
+    assert (real.status_code, real.content) == (fake.status_code, fake.content)
 
 
 def test_reply_must_be_in_the_same_group(world: World) -> None:

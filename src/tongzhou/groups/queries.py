@@ -10,10 +10,17 @@ from tongzhou.errors import UserError, parse_id
 from tongzhou.groups.models import Application, Group, Membership
 
 
+def not_found() -> UserError:
+    """The one answer for "does not exist" and "not yours to see", so ids cannot be probed."""
+    return UserError(
+        "not_found", _("Not found. It may not exist, or it may be only for its members."), 404
+    )
+
+
 def get_group(group_id: int) -> Group:
     group = Group.objects.filter(pk=group_id).first()
     if group is None:
-        raise UserError("group_not_found", _("There is no such group."), 404)
+        raise not_found()
     return group
 
 
@@ -34,9 +41,7 @@ def access_group(user: User | AnonymousUser, group_id: int) -> Membership:
     group = get_group(group_id)
     membership = membership_of(user, group)
     if membership is None:
-        raise UserError(
-            "not_a_member", _("Only members of this group can see its conversation."), 403
-        )
+        raise not_found()
     return membership
 
 
