@@ -6,12 +6,14 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
+from tongzhou.accounts.models import ApiToken, UserSession
 from tongzhou.chat.actions import do_send_message
 from tongzhou.groups.models import Application, Invite, JoinQuestion
 
-from .conftest import ROLES, World
+from .conftest import PASSWORD, ROLES, World
 
 SECRET = "my private radiotherapy worry"
 
@@ -35,6 +37,10 @@ def expect(allowed: set[str], ok: int) -> dict[str, int]:
 
 def everyone(ok: int) -> dict[str, int]:
     return {r: (401 if r == "anonymous" else ok) for r in ROLES}
+
+
+def own(owner: str, ok: int) -> dict[str, int]:
+    return {r: (401 if r == "anonymous" else ok if r == owner else 404) for r in ROLES}
 
 
 # (name, method, path, body, expected status by role)
@@ -145,6 +151,19 @@ API_CASES: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ),
     ("list_messages", "get", "/api/v1/groups/{gid}/messages", None, expect(MEMBERS, 200)),
     ("mark_read", "post", "/api/v1/groups/{gid}/read", {"last_read_id": 1}, expect(MEMBERS, 200)),
+    ("list_sessions", "get", "/api/v1/me/sessions", None, everyone(200)),
+    ("end_other_sessions", "post", "/api/v1/me/sessions/end-others", None, everyone(200)),
+    # {sid} and {tid} are the member's own: anyone else gets the "no such" answer.
+    ("end_session", "delete", "/api/v1/me/sessions/{sid}", None, own("member", 204)),
+    ("list_tokens", "get", "/api/v1/me/tokens", None, everyone(200)),
+    ("revoke_token", "delete", "/api/v1/me/tokens/{tid}", None, own("member", 204)),
+    (
+        "change_password",
+        "post",
+        "/api/v1/me/password",
+        {"current_password": PASSWORD, "new_password": "a brand new horse 2027"},
+        everyone(204),
+    ),
 ]
 
 
@@ -159,7 +178,18 @@ def fill(path: str, world: World) -> str:
     invite = Invite.objects.create(
         group=group, created_by=leader, expires_at=timezone.now() + dt.timedelta(days=1)
     )
+    member = world.users["member"]
+    sid = tid = ""
+    if "{sid}" in path:
+        other_device = Client()
+        other_device.force_login(member)  # type: ignore[arg-type]
+        sid = UserSession.objects.get(session_key=other_device.session.session_key).public_id
+    if "{tid}" in path:
+        ApiToken.issue(member)  # type: ignore[arg-type]
+        tid = str(ApiToken.objects.filter(user=member).latest("id").pk)
     return path.format(
+        sid=sid,
+        tid=tid,
         gid=group.pk,
         aid=app.pk,
         uid=world.users["member"].pk,  # type: ignore[union-attr]
@@ -243,6 +273,7 @@ def test_session_clients_need_csrf(world: World) -> None:
 PAGE_CASES: list[tuple[str, str, dict[str, int]]] = [
     ("directory", "/groups/", everyone(200)),
     ("profile", "/accounts/profile/", everyone(200)),
+    ("security", "/accounts/security/", everyone(200)),
     ("create_group", "/groups/new/", everyone(200)),
     (
         "group_detail",

@@ -13,7 +13,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, django_auth
 
-from tongzhou.accounts.tokens import user_for_token
+from tongzhou.accounts.tokens import token_for
 from tongzhou.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -21,11 +21,12 @@ log = logging.getLogger(__name__)
 
 class BearerAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = user_for_token(token)
-        if not user.is_authenticated:
+        found = token_for(token)
+        if found is None:
             return None
-        request.user = user
-        return user
+        request.user = found.user
+        request.auth_token_id = found.pk  # type: ignore[attr-defined]  # kept on revocations
+        return found.user
 
 
 api = NinjaAPI(

@@ -21,15 +21,30 @@ def group_channel(group_id: int) -> str:
     return f"grp.{group_id}"
 
 
-def publish(group_id: int, event: dict[str, Any]) -> None:
+def user_channel(user_id: int) -> str:
+    """Every socket a person has open, whatever the group: told when their sign-in changes."""
+    return f"usr.{user_id}"
+
+
+def _publish(channel: str, event: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(group_channel(group_id), event)
+        async_to_sync(layer.group_send)(channel, event)
     except Exception:  # the layer may be down; clients recover from the database
-        log.exception("fan-out failed for group %s event %s", group_id, event.get("type"))
+        log.exception("fan-out failed for %s event %s", channel, event.get("type"))
+
+
+def publish(group_id: int, event: dict[str, Any]) -> None:
+    _publish(group_channel(group_id), event)
 
 
 def send_event_on_commit(group_id: int, event: dict[str, Any]) -> None:
     transaction.on_commit(lambda: publish(group_id, event))
+
+
+def recheck_sockets_on_commit(user_id: int) -> None:
+    """Ask each of the person's open sockets to check its sign-in again (ended sessions,
+    revoked tokens, a new password, a deactivated account) and close if it is no longer valid."""
+    transaction.on_commit(lambda: _publish(user_channel(user_id), {"type": "auth.changed"}))

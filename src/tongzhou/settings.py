@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tongzhou.accounts.sessions.SeenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -153,6 +154,7 @@ STATIC_ROOT = None  # served by WhiteNoise from the package (WHITENOISE_USE_FIND
 WHITENOISE_USE_FINDERS = True  # serve straight from the package; no collectstatic step
 MEDIA_ROOT = DATA_DIR / "media"
 
+SESSION_ENGINE = "tongzhou.accounts.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -3,13 +3,27 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.contrib.auth import password_validation
+from django.contrib.auth import HASH_SESSION_KEY, password_validation
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tongzhou.accounts.models import HEALTH_FIELDS, Phase, Profile, Role, User, Visibility
-from tongzhou.errors import UserError
+from tongzhou.accounts.models import (
+    HEALTH_FIELDS,
+    ApiToken,
+    Phase,
+    Profile,
+    Role,
+    SignInFailure,
+    User,
+    UserSession,
+    Visibility,
+)
+from tongzhou.accounts.throttle import check_sign_in_allowed
+from tongzhou.errors import UserError, parse_id
+from tongzhou.realtime import recheck_sockets_on_commit
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,30}$")
 
@@ -103,3 +117,86 @@ def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
     if changed:
         profile.save(update_fields=changed)
     return profile
+
+
+# Sessions, tokens, password: each change asks the person's open sockets to check again.
+
+
+def list_sessions(user: User) -> list[UserSession]:
+    return list(
+        UserSession.objects.filter(user=user, expire_date__gt=timezone.now()).order_by(
+            "-seen_at", "-started_at"
+        )
+    )
+
+
+def do_end_session(user: User, public_id: str) -> None:
+    session = next((s for s in list_sessions(user) if s.public_id == public_id), None)
+    if session is None:
+        raise UserError("session_not_found", _("That session has already ended."), 404)
+    session.delete()
+    recheck_sockets_on_commit(user.pk)
+
+
+def do_end_other_sessions(user: User, keep_session_key: str | None) -> int:
+    ended, _detail = (
+        UserSession.objects.filter(user=user).exclude(session_key=keep_session_key or "").delete()
+    )
+    recheck_sockets_on_commit(user.pk)
+    return ended
+
+
+def list_tokens(user: User) -> list[ApiToken]:
+    return list(ApiToken.objects.filter(user=user).order_by("-created_at", "-id"))
+
+
+def do_revoke_token(user: User, token_id: object) -> None:
+    deleted, _detail = ApiToken.objects.filter(
+        user=user, pk=parse_id(token_id, "token_not_found")
+    ).delete()
+    if not deleted:
+        raise UserError("token_not_found", _("There is no such token."), 404)
+    recheck_sockets_on_commit(user.pk)
+
+
+def do_change_password(
+    user: User,
+    current: str,
+    new: str,
+    *,
+    keep_session: SessionBase | None = None,
+    keep_token_id: int | None = None,
+) -> None:
+    """A new password ends every other way in: other sessions and other tokens. The session
+    or token making the change stays signed in."""
+    check_sign_in_allowed(user.username, None)
+    if not user.check_password(current or ""):
+        SignInFailure.objects.create(username=user.username.lower())
+        raise UserError("wrong_password", _("Your current password is not right."))
+    try:
+        password_validation.validate_password(new, user)
+    except ValidationError as e:
+        raise UserError("weak_password", " ".join(e.messages)) from e
+    with transaction.atomic():  # not around the check: a failure must stay counted
+        user.set_password(new)
+        user.save(update_fields=["password"])
+        keep_key = None
+        if keep_session is not None and keep_session.session_key:
+            # Like update_session_auth_hash, but without a new key, so this browser's open
+            # sockets (which know the key) stay valid; saved before the sockets recheck.
+            keep_session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+            keep_session.save()
+            keep_key = keep_session.session_key
+        UserSession.objects.filter(user=user).exclude(session_key=keep_key or "").delete()
+        ApiToken.objects.filter(user=user).exclude(pk=keep_token_id or 0).delete()
+        recheck_sockets_on_commit(user.pk)
+
+
+@transaction.atomic
+def do_deactivate(user: User) -> None:
+    """Lock an account out everywhere at once (an operator's ban; the first step of deletion)."""
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    UserSession.objects.filter(user=user).delete()
+    ApiToken.objects.filter(user=user).delete()
+    recheck_sockets_on_commit(user.pk)

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
+from tongzhou.accounts import actions
 from tongzhou.accounts.actions import do_register, do_update_profile, profile_of
 from tongzhou.accounts.models import HEALTH_FIELDS, ApiToken, Profile, User
 from tongzhou.accounts.throttle import check_sign_in_allowed
@@ -27,6 +30,7 @@ class RegisterOut(Schema):
 class TokenIn(Schema):
     username: str
     password: str
+    name: str = ""  # a label for the tokens list, e.g. "tablet app"
 
 
 class TokenOut(Schema):
@@ -80,7 +84,7 @@ def issue_token(request: HttpRequest, payload: TokenIn) -> dict[str, str]:
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None:
         raise UserError("invalid_credentials", _("Wrong username or password."), 401)
-    return {"token": ApiToken.issue(user)}
+    return {"token": ApiToken.issue(user, payload.name.strip())}
 
 
 @router.get("/me", response=MeOut, operation_id="me")
@@ -94,3 +98,97 @@ def update_profile(request: HttpRequest, payload: ProfileIn) -> dict[str, object
     user: User = request.user  # type: ignore[assignment]
     profile = do_update_profile(user, payload.dict(exclude_unset=True))
     return _me(user, profile)
+
+
+class SessionOut(Schema):
+    id: str
+    device: str
+    started_at: datetime | None
+    seen_at: datetime | None
+    current: bool
+
+
+class TokenInfoOut(Schema):
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    current: bool
+
+
+class EndedOut(Schema):
+    ended: int
+
+
+class PasswordIn(Schema):
+    current_password: str
+    new_password: str
+
+
+def _session_key(request: HttpRequest) -> str | None:
+    # A bearer-token call carries no session of its own.
+    if getattr(request, "auth_token_id", None):
+        return None
+    return request.session.session_key
+
+
+@router.get("/me/sessions", response=list[SessionOut], operation_id="list_sessions")
+def list_sessions(request: HttpRequest) -> list[dict[str, object]]:
+    user: User = request.user  # type: ignore[assignment]
+    mine = _session_key(request)
+    return [
+        {
+            "id": s.public_id,
+            "device": s.device,
+            "started_at": s.started_at,
+            "seen_at": s.seen_at,
+            "current": s.session_key == mine,
+        }
+        for s in actions.list_sessions(user)
+    ]
+
+
+@router.post("/me/sessions/end-others", response=EndedOut, operation_id="end_other_sessions")
+def end_other_sessions(request: HttpRequest) -> dict[str, int]:
+    ended = actions.do_end_other_sessions(request.user, _session_key(request))  # type: ignore[arg-type]
+    return {"ended": ended}
+
+
+@router.delete("/me/sessions/{sid}", response={204: None}, operation_id="end_session")
+def end_session(request: HttpRequest, sid: str) -> Status[None]:
+    actions.do_end_session(request.user, sid)  # type: ignore[arg-type]
+    return Status(204, None)
+
+
+@router.get("/me/tokens", response=list[TokenInfoOut], operation_id="list_tokens")
+def list_tokens(request: HttpRequest) -> list[dict[str, object]]:
+    current = getattr(request, "auth_token_id", None)
+    return [
+        {
+            "id": t.pk,
+            "name": t.name,
+            "created_at": t.created_at,
+            "last_used_at": t.last_used_at,
+            "current": t.pk == current,
+        }
+        for t in actions.list_tokens(request.user)  # type: ignore[arg-type]
+    ]
+
+
+@router.delete("/me/tokens/{tid}", response={204: None}, operation_id="revoke_token")
+def revoke_token(request: HttpRequest, tid: str) -> Status[None]:
+    actions.do_revoke_token(request.user, tid)  # type: ignore[arg-type]
+    return Status(204, None)
+
+
+@router.post("/me/password", response={204: None}, operation_id="change_password")
+def change_password(request: HttpRequest, payload: PasswordIn) -> Status[None]:
+    user: User = request.user  # type: ignore[assignment]
+    actions.do_change_password(
+        user,
+        payload.current_password,
+        payload.new_password,
+        keep_session=request.session if _session_key(request) else None,
+        keep_token_id=getattr(request, "auth_token_id", None),
+    )
+    return Status(204, None)

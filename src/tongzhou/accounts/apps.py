@@ -6,4 +6,5 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        from tongzhou.accounts import throttle  # noqa: F401  (connects the sign-in signals)
+        # Importing connects their sign-in signals.
+        from tongzhou.accounts import sessions, throttle  # noqa: F401

@@ -5,6 +5,7 @@ import secrets
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -87,6 +88,7 @@ class ApiToken(models.Model):
     """A bearer token for non-browser clients; only its SHA-256 is stored."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    name = models.CharField(max_length=60, blank=True)  # "my tablet app", shown in the list
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
@@ -99,10 +101,35 @@ class ApiToken(models.Model):
         return hashlib.sha256(raw.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, user: User) -> str:
+    def issue(cls, user: User, name: str = "") -> str:
         raw = "tz_" + secrets.token_urlsafe(32)
-        cls.objects.create(user=user, digest=cls.hash(raw))
+        cls.objects.create(user=user, name=name[:60], digest=cls.hash(raw))
         return raw
+
+
+class UserSession(AbstractBaseSession):
+    """Django's database session plus whose it is, so a person can list and end their own.
+
+    No IP address is kept: a rough device label is enough to recognise a session.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE
+    )
+    device = models.CharField(max_length=60, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    seen_at = models.DateTimeField(null=True, blank=True)
+
+    @classmethod
+    def get_session_store_class(cls) -> type:
+        from tongzhou.accounts.sessions import SessionStore
+
+        return SessionStore
+
+    @property
+    def public_id(self) -> str:
+        """What the API and pages call a session: never the key itself."""
+        return hashlib.sha256(self.session_key.encode()).hexdigest()[:16]
 
 
 class SignInFailure(models.Model):

@@ -16,6 +16,7 @@ urlpatterns = [
         ),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", views.logout, name="logout"),
     path("profile/", views.profile, name="profile"),
+    path("security/", views.security, name="security"),
 ]

@@ -12,12 +12,13 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils.translation import gettext as _
 
+from tongzhou.accounts.wsauth import still_signed_in
 from tongzhou.chat.actions import do_send_message
 from tongzhou.chat.queries import last_message_id, list_messages
 from tongzhou.errors import UserError
 from tongzhou.groups.queries import membership_of
 from tongzhou.ratelimit import TokenBucket
-from tongzhou.realtime import group_channel
+from tongzhou.realtime import group_channel, user_channel
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -33,6 +34,7 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
     last_sent_id: int
     joined: bool = False
     checked_at: float = 0.0
+    closing: bool = False  # once set, nothing more is sent or accepted on this socket
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -50,6 +52,7 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
         # meanwhile still reaches us, and events published meanwhile wait in our channel and
         # are dropped as duplicates by id when they are handled.
         await self.channel_layer.group_add(group_channel(self.group_id), self.channel_name)
+        await self.channel_layer.group_add(user_channel(user.pk), self.channel_name)
         self.joined = True
         if not await self.still_member():
             await self.accept()
@@ -70,11 +73,32 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
         else:  # no cursor: only live messages from now on
             self.last_sent_id = newest
 
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        self.closing = True
+        await super().close(code=code, reason=reason)
+
+    async def send_json(self, content: Any, close: bool = False) -> None:
+        if not self.closing:
+            await super().send_json(content, close=close)
+
     async def still_member(self) -> bool:
         """Membership from the database, not from events (which the fan-out may lose)."""
         self.checked_at = time.monotonic()
         member = await database_sync_to_async(membership_of)(self.scope["user"], self.group_id)
         return member is not None
+
+    async def still_signed_in(self) -> bool:
+        return bool(await database_sync_to_async(still_signed_in)(self.scope))
+
+    async def recheck(self) -> bool:
+        """Sign-in and membership, both from the database; closes the socket if either went."""
+        if not await self.still_signed_in():
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return False
+        if not await self.still_member():
+            await self.close(code=CLOSE_FORBIDDEN)
+            return False
+        return True
 
     def _newest(self) -> int:
         return last_message_id(self.group_id)
@@ -82,8 +106,7 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
     async def replay_until(self, upto: int | None, *, recheck: bool = True) -> bool:
         """Send every visible message after last_sent_id (up to `upto`), from the database.
         False when the socket was closed instead (no longer a member)."""
-        if recheck and not await self.still_member():
-            await self.close(code=CLOSE_FORBIDDEN)
+        if recheck and not await self.recheck():
             return False
         while True:
             page = await database_sync_to_async(list_messages)(
@@ -102,12 +125,15 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.joined:
             await self.channel_layer.group_discard(group_channel(self.group_id), self.channel_name)
+            await self.channel_layer.group_discard(
+                user_channel(self.scope["user"].pk), self.channel_name
+            )
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections (a thread hop) before every handler. The
         # fan-out handlers below reach the database only through database_sync_to_async,
         # which does that itself, so skip the hop on the hot path: once per member per message.
-        if message["type"] in ("message.new", "member.removed"):
+        if message["type"] in ("message.new", "member.removed", "auth.changed"):
             handler = getattr(self, get_handler_name(message))
             await handler(message)
             return
@@ -118,9 +144,8 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
         message = event["message"]
         if message["id"] <= self.last_sent_id:
             return  # already sent by the replay
-        if time.monotonic() - self.checked_at > RECHECK_SECONDS and not await self.still_member():
-            await self.close(code=CLOSE_FORBIDDEN)  # the removal event was lost
-            return
+        if time.monotonic() - self.checked_at > RECHECK_SECONDS and not await self.recheck():
+            return  # a removal or sign-out event was lost
         if event.get("prev_id", 0) > self.last_sent_id:
             # An earlier message's event has not reached us (late or lost): read it from the
             # database so the client never sees a gap.
@@ -136,10 +161,17 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
         if event["user_id"] == self.scope["user"].pk:
             await self.close(code=CLOSE_FORBIDDEN)
 
+    async def auth_changed(self, event: dict[str, Any]) -> None:
+        # Sent to the person's own sockets only: a session ended, a token was revoked, the
+        # password changed or the account was deactivated. Check which sockets that ends.
+        await self.recheck()
+
     # Sending over the socket (the browser uses the HTTP API; other clients may use this).
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
     ) -> None:
+        if self.closing:
+            return
         size = len(text_data.encode()) if text_data else len(bytes_data or b"")
         if size > MAX_FRAME_BYTES:
             await self.close(code=CLOSE_TOO_BIG)
