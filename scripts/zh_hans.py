@@ -247,4 +247,12 @@ ZH = {
     'last used %(used)s': '最近使用 %(used)s',
     'Revoke this token? Apps using it will be signed out.': '撤销这个令牌吗？使用它的应用会退出登录。',
     'No app has a token for your account.': '目前没有应用持有你账号的令牌。',
+    'Before you enter health details, please tick the box to agree to how Tongzhou keeps them.': '填写健康信息之前，请勾选同意框，同意同舟保存这些信息的方式。',
+    'Keeping and showing my health details': '保存并展示我的健康信息',
+    'Consent withdrawn. Your health details are deleted.': '已撤回同意，你的健康信息已删除。',
+    'I agree that Tongzhou keeps the health details I give here, encrypted, and shows each one only to the people I choose. I can withdraw this at any time on my profile page, which deletes them.': '我同意同舟加密保存我在这里填写的健康信息，每一项只给我选定的人看。我可以随时在个人资料页撤回同意，撤回后这些信息会被删除。',
+    'Your consent for health details': '你对健康信息的同意',
+    'You agreed that Tongzhou keeps your health details. If you withdraw, they are deleted from your profile and your applications.': '你已同意同舟保存你的健康信息。如果撤回，这些信息会从你的资料和入群申请中删除。',
+    'Withdraw consent and delete your health details?': '撤回同意并删除你的健康信息吗？',
+    'Withdraw consent and delete my health details': '撤回同意，删除我的健康信息',
 }

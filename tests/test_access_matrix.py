@@ -46,7 +46,13 @@ def own(owner: str, ok: int) -> dict[str, int]:
 # (name, method, path, body, expected status by role)
 API_CASES: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ("me", "get", "/api/v1/me", None, everyone(200)),
-    ("update_profile", "patch", "/api/v1/me/profile", {"stage": "II"}, everyone(200)),
+    (
+        "update_profile",
+        "patch",
+        "/api/v1/me/profile",
+        {"stage": "II", "health_consent": True},
+        everyone(200),
+    ),
     ("list_groups", "get", "/api/v1/groups", None, everyone(200)),
     ("create_group", "post", "/api/v1/groups", {"name": "New"}, everyone(201)),
     ("get_group", "get", "/api/v1/groups/{gid}", None, everyone(200)),

@@ -149,7 +149,7 @@ def test_profile_update_validates(world: World) -> None:
     assert r.json()["error"]["code"] == "invalid_year"
     r = c.patch(
         "/api/v1/me/profile",
-        {"phase": "treatment", "stage_visibility": "members"},
+        {"phase": "treatment", "stage_visibility": "members", "health_consent": True},
         content_type="application/json",
     )
     assert r.status_code == 200

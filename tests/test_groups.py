@@ -29,7 +29,7 @@ def test_apply_review_and_see_the_answer(world: World) -> None:
         c,
         "post",
         f"/api/v1/groups/{g}/applications",
-        {"role": "carer", "diagnosis": "鼻咽癌", "note": "For my father"},
+        {"role": "carer", "diagnosis": "鼻咽癌", "note": "For my father", "health_consent": True},
     )
     assert r.status_code == 201 and r.json()["status"] == "pending"
     aid = r.json()["id"]

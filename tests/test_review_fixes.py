@@ -67,7 +67,9 @@ def test_profile_null_clears_a_field_and_a_refusal_changes_nothing(world: World)
     c = world.client("member")
     assert (
         c.patch(
-            "/api/v1/me/profile", {"hospital": "Sun Yat-sen"}, content_type="application/json"
+            "/api/v1/me/profile",
+            {"hospital": "Sun Yat-sen", "health_consent": True},
+            content_type="application/json",
         ).status_code
         == 200
     )

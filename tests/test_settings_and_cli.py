@@ -13,6 +13,7 @@ from tongzhou.chat.models import Message
 from tongzhou.groups.models import Application, Group
 
 ROOT = Path(__file__).resolve().parents[1]
+DATA_KEY = "pq0sAyxXPGlS2BHnLwz9V8fPzJ3k0U2m9Rr0m3yN5aE="  # a Fernet key for these tests only
 
 
 def run_settings(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -41,11 +42,19 @@ def run_settings(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
                 "TONGZHOU_ENV": "production",
                 "ALLOWED_HOSTS": "x.org",
                 "SECRET_KEY": "k" * 50,
+                "TONGZHOU_DATA_KEYS": DATA_KEY,
                 "TONGZHOU_DEBUG": "1",
             },
             "DEBUG",
         ),
-        ({"TONGZHOU_ENV": "production", "SECRET_KEY": "k" * 50}, "ALLOWED_HOSTS"),
+        (
+            {"TONGZHOU_ENV": "production", "SECRET_KEY": "k" * 50, "TONGZHOU_DATA_KEYS": DATA_KEY},
+            "ALLOWED_HOSTS",
+        ),
+        (
+            {"TONGZHOU_ENV": "production", "SECRET_KEY": "k" * 50, "ALLOWED_HOSTS": "x.org"},
+            "TONGZHOU_DATA_KEYS",
+        ),
         ({"TONGZHOU_ENV": "staging"}, "TONGZHOU_ENV"),
     ],
 )
@@ -61,6 +70,7 @@ def test_production_starts_with_real_settings(tmp_path: Path) -> None:
             "TONGZHOU_ENV": "production",
             "ALLOWED_HOSTS": "x.org",
             "SECRET_KEY": "k" * 50,
+            "TONGZHOU_DATA_KEYS": DATA_KEY,
             "TONGZHOU_DATA_DIR": str(tmp_path),
         }
     )
@@ -135,6 +145,7 @@ def test_deploy_check_is_clean_under_production_settings(tmp_path: Path) -> None
             "TONGZHOU_ENV": "production",
             "SECRET_KEY": "Xk9#mQ2$vL7@pR4!tW8&zN3*bH6^cJ1%dF5(gS0)aE2+yU7=iO4~",
             "ALLOWED_HOSTS": "tongzhou.example.org",
+            "TONGZHOU_DATA_KEYS": DATA_KEY,
             "TONGZHOU_DATA_DIR": str(tmp_path),
         }
     )

@@ -218,7 +218,7 @@ def load_demo() -> list[tuple[str, str]]:
     users: dict[str, User] = {}
     for username, name, profile, _what in PEOPLE:
         users[username] = do_register(username, DEMO_PASSWORD, name)
-        do_update_profile(users[username], profile)
+        do_update_profile(users[username], {**profile, "health_consent": True})
 
     npc = do_create_group(
         users["leader"],

@@ -7,6 +7,9 @@ REDIS_URL           optional; switches fan-out between processes to Redis
 ALLOWED_HOSTS       comma-separated; default localhost names in development
 TONGZHOU_DATA_DIR   where the SQLite file and media live (default ./tongzhou-data)
 TONGZHOU_DEBUG      1 to turn DEBUG on (development only)
+TONGZHOU_DATA_KEYS  comma-separated Fernet keys for health data at rest; the first encrypts,
+                    all decrypt (key rotation). Required in production; in development a key
+                    is derived from SECRET_KEY.
 """
 
 from __future__ import annotations
@@ -36,6 +39,13 @@ if PRODUCTION:
         )
     if DEBUG:
         raise ImproperlyConfigured("Production refuses to start with TONGZHOU_DEBUG=1.")
+
+DATA_KEYS = [k.strip() for k in os.environ.get("TONGZHOU_DATA_KEYS", "").split(",") if k.strip()]
+if PRODUCTION and not DATA_KEYS:
+    raise ImproperlyConfigured(
+        "Production needs TONGZHOU_DATA_KEYS (make one with: tongzhou manage rotate_data_key "
+        "--generate)."
+    )
 
 _hosts = os.environ.get("ALLOWED_HOSTS", "")
 if _hosts:

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from tongzhou.accounts.models import (
     HEALTH_FIELDS,
     ApiToken,
+    Consent,
     Phase,
     Profile,
     Role,
@@ -65,10 +66,50 @@ def profile_of(user: User) -> Profile:
     return profile
 
 
+def has_health_consent(user: User) -> bool:
+    return Consent.objects.filter(
+        user=user, kind=Consent.Kind.HEALTH_DATA, withdrawn_at__isnull=True
+    ).exists()
+
+
+def require_health_consent(user: User, given: bool | None) -> None:
+    """Health details are kept only after a separate, explicit yes (GDPR Art. 9, PIPL)."""
+    if has_health_consent(user):
+        return
+    if given is not True:
+        raise UserError(
+            "consent_required",
+            _(
+                "Before you enter health details, please tick the box to agree to how "
+                "Tongzhou keeps them."
+            ),
+        )
+    Consent.objects.create(user=user, kind=Consent.Kind.HEALTH_DATA)
+
+
+@transaction.atomic
+def do_withdraw_health_consent(user: User) -> None:
+    """No more consent, no more health details: the profile's and every application's."""
+    from tongzhou.groups.models import Application
+
+    Consent.objects.filter(
+        user=user, kind=Consent.Kind.HEALTH_DATA, withdrawn_at__isnull=True
+    ).update(withdrawn_at=timezone.now())
+    profile = profile_of(user)
+    for field in HEALTH_FIELDS:
+        setattr(profile, field, None if field == "diagnosis_year" else "")
+    profile.save(update_fields=list(HEALTH_FIELDS))
+    for app in Application.objects.filter(user=user):
+        app.diagnosis = app.hospital = app.stage = ""
+        app.save(update_fields=["diagnosis", "hospital", "stage"])
+
+
 @transaction.atomic  # a refusal of any field leaves the whole profile as it was
 def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
     """Apply the given profile fields; unknown keys are refused, not ignored."""
     profile = profile_of(user)
+    data = dict(data)
+    consent_given = data.pop("health_consent", None)
     allowed = set(HEALTH_FIELDS) | {f"{f}_visibility" for f in HEALTH_FIELDS} | {"role"}
     allowed.add("display_name")
     unknown = set(data) - allowed
@@ -114,6 +155,8 @@ def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
                 )
         setattr(profile, key, value)
         changed.append(key)
+    if any(k in HEALTH_FIELDS and getattr(profile, k) not in ("", None) for k in changed):
+        require_health_consent(user, consent_given)
     if changed:
         profile.save(update_fields=changed)
     return profile

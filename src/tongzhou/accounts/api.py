@@ -50,6 +50,7 @@ class ProfileIn(Schema):
     hospital_visibility: str | None = None
     diagnosis_year_visibility: str | None = None
     phase_visibility: str | None = None
+    health_consent: bool | None = None  # needed once, before the first health detail is kept
 
 
 class MeOut(Schema):
@@ -60,7 +61,10 @@ class MeOut(Schema):
 
 
 def _me(user: User, profile: Profile) -> dict[str, object]:
-    fields: dict[str, object] = {"role": profile.role}
+    fields: dict[str, object] = {
+        "role": profile.role,
+        "health_consent": actions.has_health_consent(user),
+    }
     for f in HEALTH_FIELDS:
         fields[f] = getattr(profile, f)
         fields[f"{f}_visibility"] = getattr(profile, f"{f}_visibility")

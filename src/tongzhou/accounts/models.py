@@ -9,6 +9,8 @@ from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tongzhou.crypto import EncryptedIntegerField, EncryptedTextField
+
 
 class User(AbstractUser):
     """A person. `display_name` is the pseudonym others see; real names are never asked."""
@@ -45,11 +47,14 @@ HEALTH_FIELDS = ("cancer_type", "stage", "hospital", "diagnosis_year", "phase")
 class Profile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.PATIENT)
-    cancer_type = models.CharField(_("cancer type"), max_length=80, blank=True)
-    stage = models.CharField(_("stage"), max_length=40, blank=True)
-    hospital = models.CharField(_("treatment hospital"), max_length=120, blank=True)
-    diagnosis_year = models.PositiveSmallIntegerField(_("year of diagnosis"), null=True, blank=True)
-    phase = models.CharField(_("treatment phase"), max_length=20, choices=Phase.choices, blank=True)
+    # Health data: encrypted at rest (tongzhou/crypto.py); see HEALTH_FIELDS.
+    cancer_type = EncryptedTextField(_("cancer type"), max_length=80, blank=True)
+    stage = EncryptedTextField(_("stage"), max_length=40, blank=True)
+    hospital = EncryptedTextField(_("treatment hospital"), max_length=120, blank=True)
+    diagnosis_year = EncryptedIntegerField(_("year of diagnosis"), null=True, blank=True)
+    phase = EncryptedTextField(
+        _("treatment phase"), max_length=20, choices=Phase.choices, blank=True
+    )
     cancer_type_visibility = models.CharField(
         max_length=10, choices=Visibility.choices, default=Visibility.MEMBERS
     )
@@ -141,3 +146,20 @@ class SignInFailure(models.Model):
 
     def __str__(self) -> str:
         return f"sign-in failure {self.pk}"
+
+
+class Consent(models.Model):
+    """A separate, explicit yes, kept with its time; withdrawing keeps the record of both."""
+
+    class Kind(models.TextChoices):
+        HEALTH_DATA = "health_data", _("Keeping and showing my health details")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents"
+    )
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    granted_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} consent of user {self.user_id}"

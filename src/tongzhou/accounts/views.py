@@ -58,9 +58,14 @@ def profile(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     prof = profile_of(user)
     error = None
+    if request.method == "POST" and request.POST.get("action") == "withdraw_health_consent":
+        actions.do_withdraw_health_consent(user)
+        messages.success(request, _("Consent withdrawn. Your health details are deleted."))
+        return redirect("accounts:profile")
     if request.method == "POST":
         keys = ["display_name", "role", *HEALTH_FIELDS, *(f"{f}_visibility" for f in HEALTH_FIELDS)]
-        data = {k: request.POST.get(k, "") for k in keys if k in request.POST}
+        data: dict[str, object] = {k: request.POST.get(k, "") for k in keys if k in request.POST}
+        data["health_consent"] = request.POST.get("health_consent") == "yes"
         try:
             do_update_profile(user, data)
         except UserError as e:
@@ -88,6 +93,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             "roles": Role.choices,
             "phases": Phase.choices,
             "visibilities": Visibility.choices,
+            "health_consent": actions.has_health_consent(user),
             "error": error,
         },
         status=400 if error else 200,

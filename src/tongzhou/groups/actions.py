@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tongzhou.accounts.actions import require_health_consent
 from tongzhou.accounts.models import Role, User
 from tongzhou.errors import UserError
 from tongzhou.groups.models import Application, Group, Invite, JoinQuestion, Membership
@@ -44,6 +45,7 @@ def do_create_group(user: User, name: str, description: str = "") -> Group:
     return group
 
 
+@transaction.atomic  # the consent and the application stand or fall together
 def do_apply(
     user: User,
     group: Group,
@@ -54,6 +56,7 @@ def do_apply(
     stage: str = "",
     note: str = "",
     answers: list[str] | None = None,
+    health_consent: bool = False,
 ) -> Application:
     if membership_of(user, group) is not None:
         raise UserError("already_member", _("You are already a member of this group."), 409)
@@ -74,6 +77,8 @@ def do_apply(
         if not isinstance(a, str):
             raise UserError("invalid_answers", _("Answers must be text."))
         qa.append({"question": q.text, "answer": _text(a, 1000, "invalid_answers", required=True)})
+    if any(str(v or "").strip() for v in (diagnosis, hospital, stage)):
+        require_health_consent(user, health_consent)
     return Application.objects.create(
         group=group,
         user=user,
@@ -82,7 +87,7 @@ def do_apply(
         hospital=_text(hospital, 120, "invalid_hospital"),
         stage=_text(stage, 40, "invalid_stage"),
         note=_text(note, 2000, "invalid_note"),
-        answers=qa,
+        answers=qa,  # type: ignore[misc]  # EncryptedJSONField holds a list
     )
 
 

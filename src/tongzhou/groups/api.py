@@ -42,6 +42,7 @@ class ApplicationIn(Schema):
     stage: str = ""
     note: str = ""
     answers: list[str] = []
+    health_consent: bool = False  # needed once, before the first health detail is kept
 
 
 class DecisionIn(Schema):

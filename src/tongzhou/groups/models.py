@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from tongzhou.accounts.models import Role
+from tongzhou.crypto import EncryptedJSONField, EncryptedTextField
 
 
 class Group(models.Model):
@@ -101,12 +102,13 @@ class Application(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     role = models.CharField(_("I am a"), max_length=20, choices=Role.choices)
-    diagnosis = models.CharField(_("cancer type"), max_length=80, blank=True)
-    hospital = models.CharField(_("treatment hospital"), max_length=120, blank=True)
-    stage = models.CharField(_("stage"), max_length=40, blank=True)
-    note = models.TextField(_("about you"), max_length=2000, blank=True)
+    # What an applicant tells the moderators is health data: encrypted at rest.
+    diagnosis = EncryptedTextField(_("cancer type"), max_length=80, blank=True)
+    hospital = EncryptedTextField(_("treatment hospital"), max_length=120, blank=True)
+    stage = EncryptedTextField(_("stage"), max_length=40, blank=True)
+    note = EncryptedTextField(_("about you"), max_length=2000, blank=True)
     # Answers to the group's own questions: [{"question": str, "answer": str}].
-    answers = models.JSONField(default=list, blank=True)
+    answers = EncryptedJSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from tongzhou.accounts.actions import has_health_consent
 from tongzhou.accounts.models import Role, User
 from tongzhou.chat.queries import unread_count
 from tongzhou.errors import UserError, parse_id
@@ -113,6 +114,7 @@ def detail(request: HttpRequest, gid: int) -> HttpResponse:
                 stage=request.POST.get("stage", ""),
                 note=request.POST.get("note", ""),
                 answers=answers,
+                health_consent=request.POST.get("health_consent") == "yes",
             )
         except UserError as e:
             error = e.message
@@ -133,6 +135,7 @@ def detail(request: HttpRequest, gid: int) -> HttpResponse:
                 (q, request.POST.get(f"q{q.pk}", "")) for q in group.join_questions.all()
             ],
             "form": request.POST,
+            "health_consent": user.is_authenticated and has_health_consent(user),
             "error": error,
         },
         status=400 if error else 200,
