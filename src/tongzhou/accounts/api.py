@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth import authenticate
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
@@ -12,6 +12,7 @@ from tongzhou.accounts.actions import do_register, do_update_profile, profile_of
 from tongzhou.accounts.models import HEALTH_FIELDS, ApiToken, Profile, User
 from tongzhou.accounts.throttle import check_sign_in_allowed
 from tongzhou.errors import UserError
+from tongzhou.privacy import do_delete_account, export_response
 
 router = Router(tags=["accounts"])
 
@@ -195,4 +196,32 @@ def change_password(request: HttpRequest, payload: PasswordIn) -> Status[None]:
         keep_session=request.session if _session_key(request) else None,
         keep_token_id=getattr(request, "auth_token_id", None),
     )
+    return Status(204, None)
+
+
+class DeleteIn(Schema):
+    password: str
+    messages: str  # "keep" (shown as a former member's) or "remove"
+
+
+EXPORT_DOC = {
+    "responses": {
+        200: {
+            "description": "A zip of JSON files: everything kept about the caller",
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+}
+
+
+@router.get("/me/export", operation_id="export_my_data", openapi_extra=EXPORT_DOC)
+def export_my_data(request: HttpRequest) -> HttpResponse:
+    return export_response(request.user)  # type: ignore[arg-type]
+
+
+@router.post("/me/delete", response={204: None}, operation_id="delete_my_account")
+def delete_my_account(request: HttpRequest, payload: DeleteIn) -> Status[None]:
+    do_delete_account(request.user, payload.password, payload.messages)  # type: ignore[arg-type]
+    if hasattr(request, "session"):
+        request.session.flush()
     return Status(204, None)

@@ -19,4 +19,6 @@ urlpatterns = [
     path("logout/", views.logout, name="logout"),
     path("profile/", views.profile, name="profile"),
     path("security/", views.security, name="security"),
+    path("export/", views.export, name="export"),
+    path("delete/", views.delete_account, name="delete"),
 ]

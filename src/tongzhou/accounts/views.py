@@ -14,6 +14,7 @@ from tongzhou.accounts import actions
 from tongzhou.accounts.actions import do_register, do_update_profile, profile_of
 from tongzhou.accounts.models import HEALTH_FIELDS, Phase, Profile, Role, User, Visibility
 from tongzhou.errors import UserError
+from tongzhou.privacy import do_delete_account, export_response
 from tongzhou.realtime import recheck_sockets_on_commit
 
 
@@ -155,5 +156,36 @@ def security(request: HttpRequest) -> HttpResponse:
             "tokens": actions.list_tokens(user),
             "error": error,
         },
+        status=400 if error else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def export(request: HttpRequest) -> HttpResponse:
+    return export_response(request.user)  # type: ignore[arg-type]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def delete_account(request: HttpRequest) -> HttpResponse:
+    error = None
+    if request.method == "POST":
+        try:
+            do_delete_account(
+                request.user,  # type: ignore[arg-type]
+                request.POST.get("password", ""),
+                request.POST.get("messages", ""),
+            )
+        except UserError as e:
+            error = e.message
+        else:
+            request.session.flush()
+            messages.success(request, _("Your account is deleted. Take care of yourself."))
+            return redirect("home")
+    return render(
+        request,
+        "accounts/delete.html",
+        {"error": error, "choice": request.POST.get("messages", "")},
         status=400 if error else 200,
     )

@@ -18,8 +18,13 @@ class Message(models.Model):
         HELD = "held", _("Held for a moderator")
 
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="messages")
+    # None once the sender deleted their account and chose to leave their messages behind.
     sender = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="messages",
     )
     # Chosen by the sender's device; a retried send with the same id returns the same message.
     client_id = models.CharField(max_length=64)

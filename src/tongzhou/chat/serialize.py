@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
+from django.utils.translation import gettext as _
+
 from tongzhou.chat.models import Message
 
 
 class SenderDict(TypedDict):
-    id: int
+    id: int | None  # None: a former member
     display_name: str
 
 
@@ -28,18 +30,22 @@ class MessageDict(TypedDict):
     created_at: str
 
 
+def sender_name(m: Message) -> str:
+    return m.sender.display_name if m.sender is not None else str(_("Former member"))
+
+
 def message_dict(m: Message) -> MessageDict:
     preview: ReplyPreview | None = None
     if m.reply_to_id is not None and m.reply_to is not None:
         preview = {
             "id": m.reply_to.pk,
-            "sender_name": m.reply_to.sender.display_name,
+            "sender_name": sender_name(m.reply_to),
             "text": m.reply_to.text[:120],
         }
     return {
         "id": m.pk,
         "group": m.group_id,
-        "sender": {"id": m.sender_id, "display_name": m.sender.display_name},
+        "sender": {"id": m.sender_id, "display_name": sender_name(m)},
         "text": m.text,
         "kind": m.kind,
         "reply_to": m.reply_to_id,

@@ -1,0 +1,180 @@
+"""A member's rights over their data: download all of it, or delete the account.
+
+One place lists everything kept about a person, for both the export and the erasure, so a
+new kind of data is added to both at once. (Pictures, voice and reactions join here with
+issue 4.)
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import Any
+
+from django.db import transaction
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tongzhou.accounts.actions import do_deactivate, profile_of
+from tongzhou.accounts.models import (
+    HEALTH_FIELDS,
+    ApiToken,
+    Consent,
+    SignInFailure,
+    User,
+    UserSession,
+)
+from tongzhou.accounts.throttle import check_sign_in_allowed
+from tongzhou.chat.models import Message
+from tongzhou.errors import UserError
+from tongzhou.groups.models import Application, Group, Membership
+
+README = """Tongzhou: everything kept about your account, exported {when}.
+
+account.json    your account, profile (with health details), consents, devices and app tokens
+groups.json     your memberships and applications (with your answers)
+messages.json   every message you sent, in every group
+
+Files are JSON (UTF-8). Messages by others are not included: they are theirs.
+"""
+
+
+def _when(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def export_data(user: User) -> dict[str, Any]:
+    profile = profile_of(user)
+    account = {
+        "username": user.username,
+        "display_name": user.display_name,
+        "joined": _when(user.date_joined),
+        "last_sign_in": _when(user.last_login),
+        "profile": {
+            "role": profile.role,
+            **{f: getattr(profile, f) for f in HEALTH_FIELDS},
+            **{f"{f}_visibility": getattr(profile, f"{f}_visibility") for f in HEALTH_FIELDS},
+        },
+        "consents": [
+            {"kind": c.kind, "granted": _when(c.granted_at), "withdrawn": _when(c.withdrawn_at)}
+            for c in Consent.objects.filter(user=user).order_by("granted_at")
+        ],
+        "devices": [
+            {"device": s.device, "signed_in": _when(s.started_at), "last_active": _when(s.seen_at)}
+            for s in UserSession.objects.filter(user=user)
+        ],
+        "app_tokens": [
+            {"name": t.name, "created": _when(t.created_at), "last_used": _when(t.last_used_at)}
+            for t in ApiToken.objects.filter(user=user)
+        ],
+    }
+    groups = {
+        "memberships": [
+            {
+                "group": m.group.name,
+                "group_id": m.group_id,
+                "role": m.role,
+                "status": m.status,
+                "joined": _when(m.joined_at),
+            }
+            for m in Membership.objects.filter(user=user).select_related("group")
+        ],
+        "applications": [
+            {
+                "group": a.group.name,
+                "group_id": a.group_id,
+                "status": a.status,
+                "role": a.role,
+                "diagnosis": a.diagnosis,
+                "hospital": a.hospital,
+                "stage": a.stage,
+                "note": a.note,
+                "answers": a.answers,
+                "reason": a.reason,
+                "sent": _when(a.created_at),
+                "decided": _when(a.decided_at),
+            }
+            for a in Application.objects.filter(user=user).select_related("group")
+        ],
+    }
+    messages = [
+        {
+            "id": m.pk,
+            "group": m.group.name,
+            "group_id": m.group_id,
+            "text": m.text,
+            "kind": m.kind,
+            "reply_to": m.reply_to_id,
+            "status": m.status,
+            "sent": _when(m.created_at),
+        }
+        for m in Message.objects.filter(sender=user).select_related("group").order_by("id")
+    ]
+    return {"account.json": account, "groups.json": groups, "messages.json": messages}
+
+
+def export_zip(user: User) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("README.txt", README.format(when=timezone.now().isoformat()))
+        for name, data in export_data(user).items():
+            z.writestr(name, json.dumps(data, ensure_ascii=False, indent=2))
+    return buffer.getvalue()
+
+
+def export_response(user: User) -> HttpResponse:
+    stamp = timezone.now().strftime("%Y%m%d")
+    response = HttpResponse(export_zip(user), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="tongzhou-{stamp}.zip"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class MessagesChoice:
+    KEEP = "keep"  # stay in the conversation, signed "Former member"
+    REMOVE = "remove"  # deleted with the account
+
+
+def _hand_over_leadership(user: User) -> None:
+    """A leaving leader's groups go to their longest-serving moderator (else member); a group
+    with nobody else in it goes with them."""
+    for lead in Membership.objects.filter(
+        user=user, role=Membership.GroupRole.LEADER, status=Membership.Status.ACTIVE
+    ):
+        others = Membership.objects.filter(
+            group_id=lead.group_id, status=Membership.Status.ACTIVE
+        ).exclude(user=user)
+        if others.filter(role=Membership.GroupRole.LEADER).exists():
+            continue
+        heir = (
+            others.filter(role=Membership.GroupRole.MODERATOR).order_by("joined_at").first()
+            or others.order_by("joined_at").first()
+        )
+        if heir is None:
+            Group.objects.filter(pk=lead.group_id).delete()
+        else:
+            heir.role = Membership.GroupRole.LEADER
+            heir.save(update_fields=["role"])
+
+
+def do_delete_account(user: User, password: str, messages: str) -> None:
+    """Delete the account and everything about the person; their messages stay as a former
+    member's or go, as they choose. Nothing identifying is left behind."""
+    if messages not in (MessagesChoice.KEEP, MessagesChoice.REMOVE):
+        raise UserError("invalid_choice", _("Choose whether your messages stay or are deleted."))
+    check_sign_in_allowed(user.username, None)
+    if not user.check_password(password or ""):
+        SignInFailure.objects.create(username=user.username.lower())
+        raise UserError("wrong_password", _("Your current password is not right."))
+    with transaction.atomic():
+        do_deactivate(user)  # closes open sockets once this commits
+        _hand_over_leadership(user)
+        mine = Message.objects.filter(sender=user)
+        if messages == MessagesChoice.REMOVE:
+            mine.delete()  # replies to them keep their own text; the quote goes
+        else:
+            mine.update(sender=None)
+        SignInFailure.objects.filter(username=user.username.lower()).delete()
+        user.delete()  # profile, consents, tokens, memberships, applications, invites
