@@ -299,6 +299,8 @@ PAGE_CASES: list[tuple[str, str, dict[str, int]]] = [
     ("profile", "/accounts/profile/", everyone(200)),
     ("security", "/accounts/security/", everyone(200)),
     ("export", "/accounts/export/", everyone(200)),
+    # Without a password step first, the code page sends everyone back to sign in.
+    ("login_code", "/accounts/login/code/", everyone(302)),
     ("delete_account", "/accounts/delete/", everyone(200)),
     ("create_group", "/groups/new/", everyone(200)),
     (

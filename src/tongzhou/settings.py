@@ -7,6 +7,7 @@ REDIS_URL           optional; switches fan-out between processes to Redis
 ALLOWED_HOSTS       comma-separated; default localhost names in development
 TONGZHOU_DATA_DIR   where the SQLite file and media live (default ./tongzhou-data)
 TONGZHOU_DEBUG      1 to turn DEBUG on (development only)
+TONGZHOU_REQUIRE_2FA_FOR_STAFF  1: leaders and moderators must use two-step sign-in to moderate
 TONGZHOU_DATA_KEYS  comma-separated Fernet keys for health data at rest; the first encrypts,
                     all decrypt (key rotation). Required in production; in development a key
                     is derived from SECRET_KEY.
@@ -39,6 +40,8 @@ if PRODUCTION:
         )
     if DEBUG:
         raise ImproperlyConfigured("Production refuses to start with TONGZHOU_DEBUG=1.")
+
+REQUIRE_2FA_FOR_STAFF = os.environ.get("TONGZHOU_REQUIRE_2FA_FOR_STAFF", "0") == "1"
 
 DATA_KEYS = [k.strip() for k in os.environ.get("TONGZHOU_DATA_KEYS", "").split(",") if k.strip()]
 if PRODUCTION and not DATA_KEYS:

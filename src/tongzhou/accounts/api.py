@@ -11,6 +11,7 @@ from tongzhou.accounts import actions
 from tongzhou.accounts.actions import do_register, do_update_profile, profile_of
 from tongzhou.accounts.models import HEALTH_FIELDS, ApiToken, Profile, User
 from tongzhou.accounts.throttle import check_sign_in_allowed
+from tongzhou.accounts.twofactor import has_two_factor, verify
 from tongzhou.errors import UserError
 from tongzhou.privacy import do_delete_account, export_response
 
@@ -32,6 +33,7 @@ class TokenIn(Schema):
     username: str
     password: str
     name: str = ""  # a label for the tokens list, e.g. "tablet app"
+    otp: str = ""  # the authenticator code, for accounts with two-step sign-in
 
 
 class TokenOut(Schema):
@@ -89,6 +91,10 @@ def issue_token(request: HttpRequest, payload: TokenIn) -> dict[str, str]:
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None:
         raise UserError("invalid_credentials", _("Wrong username or password."), 401)
+    if has_two_factor(user):
+        if not payload.otp:
+            raise UserError("otp_required", _("Enter the code from your authenticator app."), 401)
+        verify(user, payload.otp)
     return {"token": ApiToken.issue(user, payload.name.strip())}
 
 

@@ -163,3 +163,25 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} consent of user {self.user_id}"
+
+
+class TotpDevice(models.Model):
+    """Two-step sign-in with an authenticator app (RFC 6238). The secret is encrypted."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    secret = EncryptedTextField()
+    confirmed_at = models.DateTimeField(null=True, blank=True)  # None: being set up
+    last_step = models.BigIntegerField(default=0)  # a code is good once (no replay)
+
+    def __str__(self) -> str:
+        return f"authenticator of user {self.user_id}"
+
+
+class RecoveryCode(models.Model):
+    """One-time codes for a lost phone; only their SHA-256 is stored."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    digest = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"recovery code of user {self.user_id}"

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -10,9 +13,18 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from tongzhou.accounts import actions
+from tongzhou.accounts import actions, twofactor
 from tongzhou.accounts.actions import do_register, do_update_profile, profile_of
-from tongzhou.accounts.models import HEALTH_FIELDS, Phase, Profile, Role, User, Visibility
+from tongzhou.accounts.forms import ThrottledAuthenticationForm
+from tongzhou.accounts.models import (
+    HEALTH_FIELDS,
+    Phase,
+    Profile,
+    Role,
+    TotpDevice,
+    User,
+    Visibility,
+)
 from tongzhou.errors import UserError
 from tongzhou.privacy import do_delete_account, export_response
 from tongzhou.realtime import recheck_sockets_on_commit
@@ -136,6 +148,20 @@ def security(request: HttpRequest) -> HttpResponse:
             elif action == "end_others":
                 actions.do_end_other_sessions(user, request.session.session_key)
                 messages.success(request, _("Every other device is signed out."))
+            elif action == "totp_start":
+                twofactor.start_setup(user)
+                return redirect("accounts:security")
+            elif action == "totp_confirm":
+                codes = twofactor.confirm_setup(
+                    user, request.POST.get("code", ""), keep_session_key=request.session.session_key
+                )
+                messages.success(request, _("Two-step sign-in is on."))
+                return render(request, "accounts/recovery_codes.html", {"codes": codes})
+            elif action == "totp_disable":
+                twofactor.disable(
+                    user, request.POST.get("password", ""), request.POST.get("code", "")
+                )
+                messages.success(request, _("Two-step sign-in is off."))
             elif action == "revoke_token":
                 actions.do_revoke_token(user, request.POST.get("token"))
                 messages.success(request, _("The token is revoked. Apps using it are signed out."))
@@ -154,6 +180,8 @@ def security(request: HttpRequest) -> HttpResponse:
                 {"s": s, "current": s.session_key == current} for s in actions.list_sessions(user)
             ],
             "tokens": actions.list_tokens(user),
+            "two_factor": twofactor.has_two_factor(user),
+            "setup": _setup_context(user),
             "error": error,
         },
         status=400 if error else 200,
@@ -189,3 +217,65 @@ def delete_account(request: HttpRequest) -> HttpResponse:
         {"error": error, "choice": request.POST.get("messages", "")},
         status=400 if error else 200,
     )
+
+
+PENDING = "_tz_2fa_pending"  # user id and time, between the password and the code
+PENDING_SECONDS = 300
+
+
+class SignInView(auth_views.LoginView):
+    """Django's sign-in; with two-step sign-in on, the password only leads to the code page."""
+
+    template_name = "accounts/login.html"
+    redirect_authenticated_user = True
+    authentication_form = ThrottledAuthenticationForm
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        user = form.get_user()
+        if not twofactor.has_two_factor(user):
+            return super().form_valid(form)
+        self.request.session.cycle_key()
+        self.request.session[PENDING] = {
+            "uid": user.pk,
+            "at": time.time(),
+            "next": self.get_success_url(),
+        }
+        return redirect("accounts:login_code")
+
+
+@require_http_methods(["GET", "POST"])
+def login_code(request: HttpRequest) -> HttpResponse:
+    pending = request.session.get(PENDING)
+    if not pending or time.time() - pending["at"] > PENDING_SECONDS:
+        request.session.pop(PENDING, None)
+        messages.info(request, _("Please sign in again."))
+        return redirect("accounts:login")
+    error = None
+    if request.method == "POST":
+        user = User.objects.filter(pk=pending["uid"], is_active=True).first()
+        if user is None:
+            return redirect("accounts:login")
+        try:
+            twofactor.verify(user, request.POST.get("code", ""))
+        except UserError as e:
+            error = e.message
+        else:
+            del request.session[PENDING]
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            target = pending.get("next") or ""
+            if not url_has_allowed_host_and_scheme(
+                target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            ):
+                target = "groups:directory"
+            return redirect(target)
+    return render(
+        request, "accounts/login_code.html", {"error": error}, status=400 if error else 200
+    )
+
+
+def _setup_context(user: User) -> dict[str, str] | None:
+    device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=True).first()
+    if device is None:
+        return None
+    uri = twofactor.setup_uri(user, device)
+    return {"qr": twofactor.qr_data_uri(uri), "secret": device.secret}

@@ -6,6 +6,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext as _
 
 from tongzhou.accounts.models import User
+from tongzhou.accounts.twofactor import staff_must_have_it
 from tongzhou.errors import UserError, parse_id
 from tongzhou.groups.models import Application, Group, Membership
 
@@ -51,6 +52,7 @@ def access_moderation(user: User | AnonymousUser, group_id: int) -> Membership:
         raise UserError(
             "not_allowed", _("Only the group's leader and moderators can do this."), 403
         )
+    staff_must_have_it(user)  # type: ignore[arg-type]  # a member is signed in
     return membership
 
 
@@ -58,6 +60,7 @@ def access_leadership(user: User | AnonymousUser, group_id: int) -> Membership:
     membership = access_group(user, group_id)
     if not membership.is_leader:
         raise UserError("not_allowed", _("Only the group's leader can do this."), 403)
+    staff_must_have_it(user)  # type: ignore[arg-type]  # a member is signed in
     return membership
 
 
