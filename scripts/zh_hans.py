@@ -297,4 +297,5 @@ ZH = {
     'Turn on': '开启',
     'Protect your account with a code from your phone as well as your password. Turning it on signs out your other devices and apps.': '除了密码，再用手机上的验证码保护你的账号。开启后，你的其他设备和应用会退出登录。',
     'Set up two-step sign-in': '设置两步登录',
+    'Profile answers are text.': '个人资料的内容须为文字。',
 }

@@ -119,6 +119,9 @@ def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
         )
     changed: list[str] = []
     for key, value in data.items():
+        ok_types: tuple[type, ...] = (str, int) if key == "diagnosis_year" else (str,)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, ok_types)):
+            raise UserError("invalid_input", _("Profile answers are text."))
         if key == "display_name":
             name = (value or "").strip()
             if not name or len(name) > 40:

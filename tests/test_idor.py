@@ -1,0 +1,79 @@
+"""IDOR sweep: the leader of another group points their own group's endpoints at our objects.
+
+The access matrix already sends a member of another group to every endpoint with our ids; this
+is the harder case, someone with full rights somewhere, swapping in ids from here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from tongzhou.accounts.models import User
+from tongzhou.groups.models import Application, Invite, JoinQuestion, Membership
+
+from .conftest import World
+from .test_access_matrix import API_CASES
+
+# Endpoints that name one of our objects by id, besides the group.
+OBJECT_CASES = [
+    c for c in API_CASES if any(p in c[2] for p in ("{aid}", "{uid}", "{qid}", "{iid}"))
+]
+
+
+def snapshot(world: World) -> Any:
+    g = world.group
+    return (
+        sorted(Membership.objects.filter(group=g).values_list("user_id", "role", "status")),
+        sorted(Application.objects.filter(group=g).values_list("id", "status")),
+        sorted(JoinQuestion.objects.filter(group=g).values_list("id", "text")),
+        sorted(Invite.objects.filter(group=g).values_list("id", "revoked")),
+    )
+
+
+def test_the_sweep_covers_every_endpoint_with_an_object_id() -> None:
+    names = {c[0] for c in OBJECT_CASES}
+    assert names >= {
+        "decide_application",
+        "set_member_role",
+        "remove_member",
+        "delete_join_question",
+        "revoke_invite",
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "method", "path", "body", "_e"), OBJECT_CASES, ids=[c[0] for c in OBJECT_CASES]
+)
+def test_another_groups_leader_cannot_reach_our_objects_through_their_group(
+    world: World, name: str, method: str, path: str, body: Any, _e: Any
+) -> None:
+    g = world.group
+    leader: User = world.users["leader"]  # type: ignore[assignment]
+    question = JoinQuestion.objects.create(group=g, text="Why join?")
+    invite = Invite.objects.create(
+        group=g, created_by=leader, expires_at=timezone.now() + dt.timedelta(days=1)
+    )
+    app = Application.objects.get(group=g, user=world.users["applicant"])
+    rival_group = world.other_group  # led by "otherlead"
+    rival = Client()
+    rival.force_login(User.objects.get(username="otherlead"))
+    before = snapshot(world)
+    url = path.format(
+        gid=rival_group.pk,
+        aid=app.pk,
+        uid=world.users["member"].pk,  # type: ignore[union-attr]
+        qid=question.pk,
+        iid=invite.pk,
+        token=invite.token,
+    )
+    kwargs: dict[str, Any] = {"content_type": "application/json"}
+    if body is not None:
+        kwargs["data"] = body
+    r = getattr(rival, method)(url, **kwargs)
+    assert r.status_code == 404, (url, r.content[:200])
+    assert snapshot(world) == before
