@@ -139,7 +139,7 @@ def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
             raise UserError("invalid_visibility", _("Choose who may see this from the list."))
         if key == "diagnosis_year" and value not in (None, ""):
             try:
-                value = int(value)
+                value = int(str(value))
             except (TypeError, ValueError) as e:
                 raise UserError("invalid_year", _("Enter the year of diagnosis, e.g. 2021.")) from e
             if not 1900 <= value <= 2100:
