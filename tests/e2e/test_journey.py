@@ -32,6 +32,8 @@ TEXT = {
         "i_am": "I am a",
         "cancer": "Cancer type (yours, or the person you care for)",
         "send_application": "Send application",
+        "consent_needed": "please tick the box",
+        "consent": "I agree that Tongzhou keeps the health details",
         "pending": "Waiting for review",
         "sign_in": "Sign in",
         "approve": "Approve",
@@ -55,6 +57,8 @@ TEXT = {
         "i_am": "我是",
         "cancer": "癌症类型（你自己的，或你照顾的人的）",
         "send_application": "提交申请",
+        "consent_needed": "请勾选同意框",
+        "consent": "我同意同舟加密保存",
         "pending": "等待审核",
         "sign_in": "登录",
         "approve": "通过",
@@ -98,6 +102,12 @@ def test_newcomer_joins_and_chats_live_with_the_leader(
     newcomer.get_by_role("link", name=t["apply"]).click()
     newcomer.get_by_label(t["i_am"]).select_option("patient")
     newcomer.get_by_label(t["cancer"]).fill("鼻咽癌 II")
+    newcomer.get_by_role("button", name=t["send_application"]).click()
+    # Health details need a separate yes first; what was typed is kept.
+    expect(newcomer.get_by_role("alert")).to_contain_text(t["consent_needed"])
+    expect(newcomer.get_by_label(t["cancer"])).to_have_value("鼻咽癌 II")
+    newcomer.screenshot(path=shots / "03a-consent.png", full_page=True)
+    newcomer.get_by_label(t["consent"]).check()
     newcomer.get_by_role("button", name=t["send_application"]).click()
     expect(newcomer.get_by_test_id("application-status")).to_have_text(t["pending"])
     newcomer.screenshot(path=shots / "03-applied.png", full_page=True)
