@@ -396,3 +396,17 @@ def test_page_posts(
             JoinQuestion.objects.count(),
         )
         assert after == before  # a refused post changes nothing
+
+
+def test_no_credentials_is_a_sign_in_answer_even_with_csrf_enforced(world: World) -> None:
+    """Without a session there is nothing for CSRF to protect: 401, not "form expired"."""
+    c = Client(enforce_csrf_checks=True)
+    r = c.post("/api/v1/groups", {"name": "x"}, content_type="application/json")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "not_authenticated"
+    r = c.post(
+        "/api/v1/groups",
+        {"name": "x"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Bearer wrong",
+    )
+    assert r.status_code == 401
