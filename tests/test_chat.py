@@ -158,3 +158,17 @@ def test_unread_marker_moves_forward_only(world: World) -> None:
 def test_chat_page_carries_the_unread_marker_position(world: World) -> None:
     page = world.client("member").get(f"/groups/{world.group.pk}/chat/").content.decode()
     assert 'id="chat-config"' in page and '"lastReadId": 0' in page
+
+
+def test_invisible_control_characters_are_dropped_not_stored(world: World) -> None:
+    """NUL cannot be stored by PostgreSQL (a 500 before this); nobody types it on purpose."""
+    r = send(
+        world.client("member"), world.group.pk, client_id="nul", text="放疗\x00第三周\x07\r\n好"
+    )
+    assert r.status_code == 201 and r.json()["text"] == "放疗第三周\n好"
+    r = world.client("member").patch(
+        "/api/v1/me/profile", {"display_name": "A\x00B"}, content_type="application/json"
+    )
+    assert r.status_code == 200 and r.json()["display_name"] == "AB"
+    r = send(world.client("member"), world.group.pk, client_id="\x00", text="hi")
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_client_id"

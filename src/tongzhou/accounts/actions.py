@@ -25,6 +25,7 @@ from tongzhou.accounts.models import (
 from tongzhou.accounts.throttle import check_sign_in_allowed
 from tongzhou.errors import UserError, parse_id
 from tongzhou.realtime import recheck_sockets_on_commit
+from tongzhou.text import clean
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,30}$")
 
@@ -35,7 +36,7 @@ def check_register(username: str, password: str, display_name: str) -> None:
             "invalid_username",
             _("A username has 3 to 30 letters, digits, dots, dashes or underscores."),
         )
-    name = (display_name or "").strip()
+    name = clean(display_name or "")
     if not name or len(name) > 40:
         raise UserError("invalid_display_name", _("Choose a display name of 1 to 40 characters."))
     if User.objects.filter(username__iexact=username).exists():
@@ -51,7 +52,7 @@ def do_register(username: str, password: str, display_name: str) -> User:
     try:
         with transaction.atomic():
             user = User.objects.create_user(
-                username=username, password=password, display_name=display_name.strip()
+                username=username, password=password, display_name=clean(display_name)
             )
             Profile.objects.create(user=user)
     except IntegrityError as e:  # a concurrent sign-up took the name
@@ -123,7 +124,7 @@ def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
         if value is not None and (isinstance(value, bool) or not isinstance(value, ok_types)):
             raise UserError("invalid_input", _("Profile answers are text."))
         if key == "display_name":
-            name = (value or "").strip()
+            name = clean(value or "")
             if not name or len(name) > 40:
                 raise UserError(
                     "invalid_display_name", _("Choose a display name of 1 to 40 characters.")
@@ -149,7 +150,7 @@ def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
         if value is None and key != "diagnosis_year":
             value = ""  # null clears a text field
         if isinstance(value, str):
-            value = value.strip()
+            value = clean(value)
             max_len = getattr(Profile._meta.get_field(key), "max_length", None) or 0
             if max_len and len(value) > max_len:
                 raise UserError(

@@ -16,6 +16,7 @@ from tongzhou.errors import UserError
 from tongzhou.groups.models import Group, Membership
 from tongzhou.groups.queries import access_group
 from tongzhou.realtime import send_event_on_commit
+from tongzhou.text import clean
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +24,15 @@ log = logging.getLogger(__name__)
 def check_send_message(
     membership: Membership, client_id: str, text: str, kind: str, reply_to: int | None
 ) -> str:
-    if not isinstance(client_id, str) or not 1 <= len(client_id) <= 64:
+    if (
+        not isinstance(client_id, str)
+        or not 1 <= len(client_id) <= 64
+        or clean(client_id) != client_id
+    ):
         raise UserError("invalid_client_id", _("client_id must be 1 to 64 characters."))
-    if not isinstance(text, str) or not text.strip():
+    text = clean(text) if isinstance(text, str) else ""
+    if not text:
         raise UserError("empty_message", _("Write something before sending."))
-    text = text.strip()
     if len(text) > settings.MESSAGE_MAX_CHARS:
         raise UserError(
             "message_too_long",

@@ -16,12 +16,13 @@ from tongzhou.errors import UserError
 from tongzhou.groups.models import Application, Group, Invite, JoinQuestion, Membership
 from tongzhou.groups.queries import latest_application, membership_of
 from tongzhou.realtime import send_event_on_commit
+from tongzhou.text import clean
 
 MAX_CAP = 5000
 
 
 def _text(value: str | None, max_len: int, code: str, required: bool = False) -> str:
-    value = (value or "").strip()
+    value = clean(value or "")
     if required and not value:
         raise UserError(code, _("Please fill in this field."))
     if len(value) > max_len:
