@@ -238,3 +238,12 @@ def test_failed_sign_in_page_explains_in_chinese() -> None:
     )
     assert page.status_code == 200
     assert "用户名" in page.content.decode() and 'role="alert"' in page.content.decode()
+
+
+def test_a_nul_in_the_username_is_a_wrong_sign_in_not_a_crash(world: World) -> None:
+    r = Client().post(
+        "/api/v1/auth/token",
+        {"username": "member1\x00", "password": "x\x00"},
+        content_type="application/json",
+    )
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_credentials"

@@ -14,6 +14,7 @@ from tongzhou.accounts.throttle import check_sign_in_allowed
 from tongzhou.accounts.twofactor import has_two_factor, verify
 from tongzhou.errors import UserError
 from tongzhou.privacy import do_delete_account, export_response
+from tongzhou.text import clean
 
 router = Router(tags=["accounts"])
 
@@ -87,6 +88,8 @@ def register(request: HttpRequest, payload: RegisterIn) -> Status[dict[str, obje
 
 @router.post("/auth/token", auth=None, response=TokenOut, operation_id="issue_token")
 def issue_token(request: HttpRequest, payload: TokenIn) -> dict[str, str]:
+    if clean(payload.username) != payload.username or "\x00" in payload.password:
+        raise UserError("invalid_credentials", _("Wrong username or password."), 401)
     check_sign_in_allowed(payload.username, request)
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None:

@@ -108,7 +108,9 @@ class ApiToken(models.Model):
     @classmethod
     def issue(cls, user: User, name: str = "") -> str:
         raw = "tz_" + secrets.token_urlsafe(32)
-        cls.objects.create(user=user, name=name[:60], digest=cls.hash(raw))
+        from tongzhou.text import clean
+
+        cls.objects.create(user=user, name=clean(name)[:60], digest=cls.hash(raw))
         return raw
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from tongzhou.accounts.models import SignInFailure
 from tongzhou.errors import UserError
+from tongzhou.text import clean
 
 WINDOW = dt.timedelta(minutes=15)
 PER_USERNAME = 5
@@ -47,7 +48,7 @@ def record_failure(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
     SignInFailure.objects.create(
-        username=str(credentials.get("username", "")).lower()[:150], ip=client_ip(request)
+        username=clean(str(credentials.get("username", ""))).lower()[:150], ip=client_ip(request)
     )
     SignInFailure.objects.filter(created_at__lt=timezone.now() - WINDOW).delete()
 

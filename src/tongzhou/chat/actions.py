@@ -75,7 +75,8 @@ def do_send_message(
 ) -> tuple[MessageDict, bool]:
     """Write the message and publish it after commit. Returns (message, created)."""
     membership = access_group(user, group_id)
-    previous = _existing(user, client_id, group_id) if isinstance(client_id, str) else None
+    usable = isinstance(client_id, str) and clean(client_id) == client_id  # no NUL to the DB
+    previous = _existing(user, client_id, group_id) if usable else None
     if previous is not None:
         return message_dict(previous), False
     text = check_send_message(membership, client_id, text, kind, reply_to)
