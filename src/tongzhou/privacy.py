@@ -17,7 +17,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from tongzhou.accounts.actions import do_deactivate, profile_of
+from tongzhou.accounts.actions import check_current_password, do_deactivate, profile_of
 from tongzhou.accounts.models import (
     HEALTH_FIELDS,
     ApiToken,
@@ -165,9 +165,7 @@ def do_delete_account(user: User, password: str, messages: str) -> None:
     if messages not in (MessagesChoice.KEEP, MessagesChoice.REMOVE):
         raise UserError("invalid_choice", _("Choose whether your messages stay or are deleted."))
     check_sign_in_allowed(user.username, None)
-    if not user.check_password(password or ""):
-        SignInFailure.objects.create(username=user.username.lower())
-        raise UserError("wrong_password", _("Your current password is not right."))
+    check_current_password(user, password)
     with transaction.atomic():
         do_deactivate(user)  # closes open sockets once this commits
         _hand_over_leadership(user)

@@ -206,6 +206,22 @@ def do_revoke_token(user: User, token_id: object) -> None:
     recheck_sockets_on_commit(user.pk)
 
 
+def check_current_password(user: User, password: str) -> None:
+    """A confirmation by password; a wrong one counts toward the sign-in lockout."""
+    if not user.check_password(password or ""):
+        SignInFailure.objects.create(username=user.username.lower())
+        raise UserError("wrong_password", _("Your current password is not right."))
+
+
+def end_other_ways_in(
+    user: User, *, keep_session_key: str | None = None, keep_token_id: int | None = None
+) -> None:
+    """End every session and token but the ones kept; open sockets recheck after commit."""
+    UserSession.objects.filter(user=user).exclude(session_key=keep_session_key or "").delete()
+    ApiToken.objects.filter(user=user).exclude(pk=keep_token_id or 0).delete()
+    recheck_sockets_on_commit(user.pk)
+
+
 def do_change_password(
     user: User,
     current: str,
@@ -217,9 +233,7 @@ def do_change_password(
     """A new password ends every other way in: other sessions and other tokens. The session
     or token making the change stays signed in."""
     check_sign_in_allowed(user.username, None)
-    if not user.check_password(current or ""):
-        SignInFailure.objects.create(username=user.username.lower())
-        raise UserError("wrong_password", _("Your current password is not right."))
+    check_current_password(user, current)
     try:
         password_validation.validate_password(new, user)
     except ValidationError as e:
@@ -234,9 +248,7 @@ def do_change_password(
             keep_session[HASH_SESSION_KEY] = user.get_session_auth_hash()
             keep_session.save()
             keep_key = keep_session.session_key
-        UserSession.objects.filter(user=user).exclude(session_key=keep_key or "").delete()
-        ApiToken.objects.filter(user=user).exclude(pk=keep_token_id or 0).delete()
-        recheck_sockets_on_commit(user.pk)
+        end_other_ways_in(user, keep_session_key=keep_key, keep_token_id=keep_token_id)
 
 
 @transaction.atomic
@@ -244,6 +256,4 @@ def do_deactivate(user: User) -> None:
     """Lock an account out everywhere at once (an operator's ban; the first step of deletion)."""
     user.is_active = False
     user.save(update_fields=["is_active"])
-    UserSession.objects.filter(user=user).delete()
-    ApiToken.objects.filter(user=user).delete()
-    recheck_sockets_on_commit(user.pk)
+    end_other_ways_in(user)

@@ -17,17 +17,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tongzhou.accounts.actions import check_current_password, end_other_ways_in
 from tongzhou.accounts.models import (
-    ApiToken,
     RecoveryCode,
     SignInFailure,
     TotpDevice,
     User,
-    UserSession,
 )
 from tongzhou.accounts.throttle import check_sign_in_allowed
 from tongzhou.errors import UserError
-from tongzhou.realtime import recheck_sockets_on_commit
 
 ISSUER = "Tongzhou"
 RECOVERY_CODES = 10
@@ -102,9 +100,7 @@ def confirm_setup(user: User, code: str, *, keep_session_key: str | None = None)
     RecoveryCode.objects.filter(user=user).delete()
     codes = [f"{secrets.token_hex(3)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODES)]
     RecoveryCode.objects.bulk_create(RecoveryCode(user=user, digest=_digest(c)) for c in codes)
-    UserSession.objects.filter(user=user).exclude(session_key=keep_session_key or "").delete()
-    ApiToken.objects.filter(user=user).delete()
-    recheck_sockets_on_commit(user.pk)
+    end_other_ways_in(user, keep_session_key=keep_session_key)
     return codes
 
 
@@ -133,9 +129,7 @@ def verify(user: User, code: str) -> None:
 
 
 def disable(user: User, password: str, code: str) -> None:
-    if not user.check_password(password or ""):
-        SignInFailure.objects.create(username=user.username.lower())
-        raise UserError("wrong_password", _("Your current password is not right."))
+    check_current_password(user, password)
     verify(user, code)
     TotpDevice.objects.filter(user=user).delete()
     RecoveryCode.objects.filter(user=user).delete()

@@ -30,6 +30,15 @@ from tongzhou.privacy import do_delete_account, export_response
 from tongzhou.realtime import recheck_sockets_on_commit
 
 
+def redirect_to_next(request: HttpRequest, target: str) -> HttpResponse:
+    """Back to where the person was going, if that is one of our pages; else their groups."""
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "groups:directory"
+    return redirect(target)
+
+
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
@@ -47,12 +56,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("Welcome to Tongzhou! Find your group and apply to join."))
-            target = request.POST.get("next", "")
-            if not url_has_allowed_host_and_scheme(
-                target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-            ):
-                target = "groups:directory"
-            return redirect(target)
+            return redirect_to_next(request, request.POST.get("next", ""))
     return render(
         request,
         "accounts/signup.html",
@@ -262,12 +266,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
         else:
             del request.session[PENDING]
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            target = pending.get("next") or ""
-            if not url_has_allowed_host_and_scheme(
-                target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-            ):
-                target = "groups:directory"
-            return redirect(target)
+            return redirect_to_next(request, pending.get("next") or "")
     return render(
         request, "accounts/login_code.html", {"error": error}, status=400 if error else 200
     )
