@@ -58,6 +58,24 @@ def decrypt(stored: str) -> str:
         ) from e
 
 
+def encrypt_bytes(plain: bytes) -> bytes:
+    """Files (pictures, recordings) are encrypted like the health fields."""
+    return fernet().encrypt(plain)
+
+
+def decrypt_bytes(stored: bytes) -> bytes:
+    try:
+        return fernet().decrypt(stored)
+    except InvalidToken as e:
+        raise ImproperlyConfigured(
+            "A media file cannot be decrypted: TONGZHOU_DATA_KEYS lacks the key it was written with."
+        ) from e
+
+
+def rotate_bytes(stored: bytes) -> bytes:
+    return fernet().rotate(stored)
+
+
 class EncryptedMixin:
     """Encrypts the value on the way to the database and decrypts on the way back.
     Empty values stay empty, so "not given" needs no key."""

@@ -1,8 +1,7 @@
 """A member's rights over their data: download all of it, or delete the account.
 
 One place lists everything kept about a person, for both the export and the erasure, so a
-new kind of data is added to both at once. (Pictures, voice and reactions join here with
-issue 4.)
+new kind of data is added to both at once.
 """
 
 from __future__ import annotations
@@ -27,7 +26,9 @@ from tongzhou.accounts.models import (
     UserSession,
 )
 from tongzhou.accounts.throttle import check_sign_in_allowed
-from tongzhou.chat.models import Message
+from tongzhou import storage
+from tongzhou.chat.models import Attachment, Message
+from tongzhou.chat.serialize import attachment_of
 from tongzhou.errors import UserError
 from tongzhou.groups.models import Application, Group, Membership
 
@@ -36,6 +37,7 @@ README = """Tongzhou: everything kept about your account, exported {when}.
 account.json    your account, profile (with health details), consents, devices and app tokens
 groups.json     your memberships and applications (with your answers)
 messages.json   every message you sent, in every group
+media/          the pictures and voice messages you sent (named in messages.json)
 
 Files are JSON (UTF-8). Messages by others are not included: they are theirs.
 """
@@ -43,6 +45,16 @@ Files are JSON (UTF-8). Messages by others are not included: they are theirs.
 
 def _when(value: Any) -> str | None:
     return value.isoformat() if value else None
+
+
+def _media_path(a: Attachment) -> str:
+    return f"media/{a.kind}-{a.pk}.{a.extension}"
+
+
+def _attachment_entry(a: Attachment | None) -> dict[str, Any]:
+    if a is None:
+        return {}
+    return {"attachment": {"kind": a.kind, "file": _media_path(a), "duration_ms": a.duration_ms}}
 
 
 def export_data(user: User) -> dict[str, Any]:
@@ -109,8 +121,11 @@ def export_data(user: User) -> dict[str, Any]:
             "reply_to": m.reply_to_id,
             "status": m.status,
             "sent": _when(m.created_at),
+            **_attachment_entry(attachment_of(m)),
         }
-        for m in Message.objects.filter(sender=user).select_related("group").order_by("id")
+        for m in Message.objects.filter(sender=user)
+        .select_related("group", "attachment")
+        .order_by("id")
     ]
     return {"account.json": account, "groups.json": groups, "messages.json": messages}
 
@@ -121,6 +136,8 @@ def export_zip(user: User) -> bytes:
         z.writestr("README.txt", README.format(when=timezone.now().isoformat()))
         for name, data in export_data(user).items():
             z.writestr(name, json.dumps(data, ensure_ascii=False, indent=2))
+        for a in Attachment.objects.filter(uploader=user, message__isnull=False):
+            z.writestr(_media_path(a), storage.read(a.file))
     return buffer.getvalue()
 
 
@@ -173,6 +190,7 @@ def do_delete_account(user: User, password: str, messages: str) -> None:
         if messages == MessagesChoice.REMOVE:
             mine.delete()  # replies to them keep their own text; the quote goes
         else:
-            mine.update(sender=None)
+            mine.update(sender=None)  # their pictures and recordings stay with them
+        Attachment.objects.filter(uploader=user, message__isnull=True).delete()  # never sent
         SignInFailure.objects.filter(username=user.username.lower()).delete()
         user.delete()  # profile, consents, tokens, memberships, applications, invites

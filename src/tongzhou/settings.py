@@ -192,6 +192,15 @@ if PRODUCTION:
 # Product limits.
 MESSAGE_MAX_CHARS = 4000
 DEFAULT_MEMBER_CAP = 150
+IMAGE_MAX_BYTES = 15_000_000  # as uploaded; phone photos are 2-8 MB
+IMAGE_MAX_PIXELS = 50_000_000  # decoded size; larger is refused as a decompression bomb
+IMAGE_MAX_SIDE = 2560  # longest side kept
+THUMB_SIDE = 480
+VOICE_MAX_BYTES = 4_000_000  # 60 s of AAC at 128 kbit/s is about 1 MB
+VOICE_MAX_SECONDS = 60
+UPLOADS_PER_HOUR = 120  # per member
+# Uploads are read whole (and checked) in memory; larger request bodies are refused early.
+FILE_UPLOAD_MAX_MEMORY_SIZE = IMAGE_MAX_BYTES + 1_000_000
 
 LOGGING = {
     "version": 1,

@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from tongzhou import views
 from tongzhou.api import api
+from tongzhou.chat import views as chat_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -9,4 +10,7 @@ urlpatterns = [
     path("groups/", include("tongzhou.groups.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
+    # Media is served by Django, never by the web server directly: every fetch is checked.
+    path("media/<int:aid>/", chat_views.media_file, name="media"),
+    path("media/<int:aid>/thumb", chat_views.media_file, {"variant": "thumb"}, name="media_thumb"),
 ]

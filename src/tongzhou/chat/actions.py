@@ -9,10 +9,11 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from tongzhou.accounts.models import User
+from tongzhou.chat.attachments import attachable
 from tongzhou.chat.models import Message
 from tongzhou.chat.queries import last_message_id
 from tongzhou.chat.serialize import MessageDict, message_dict
-from tongzhou.errors import UserError
+from tongzhou.errors import UserError, parse_id
 from tongzhou.groups.models import Group, Membership
 from tongzhou.groups.queries import access_group
 from tongzhou.realtime import send_event_on_commit
@@ -22,7 +23,12 @@ log = logging.getLogger(__name__)
 
 
 def check_send_message(
-    membership: Membership, client_id: str, text: str, kind: str, reply_to: int | None
+    membership: Membership,
+    client_id: str,
+    text: str,
+    kind: str,
+    reply_to: int | None,
+    has_attachment: bool = False,
 ) -> str:
     if (
         not isinstance(client_id, str)
@@ -31,7 +37,7 @@ def check_send_message(
     ):
         raise UserError("invalid_client_id", _("client_id must be 1 to 64 characters."))
     text = clean(text) if isinstance(text, str) else ""
-    if not text:
+    if not text and not has_attachment:
         raise UserError("empty_message", _("Write something before sending."))
     if len(text) > settings.MESSAGE_MAX_CHARS:
         raise UserError(
@@ -72,18 +78,27 @@ def do_send_message(
     text: str,
     kind: str = Message.Kind.TEXT,
     reply_to: int | None = None,
+    attachment: int | None = None,
 ) -> tuple[MessageDict, bool]:
-    """Write the message and publish it after commit. Returns (message, created)."""
+    """Write the message (with an uploaded picture or recording, if any) and publish it after
+    commit. Returns (message, created)."""
     membership = access_group(user, group_id)
     usable = isinstance(client_id, str) and clean(client_id) == client_id  # no NUL to the DB
     previous = _existing(user, client_id, group_id) if usable else None
     if previous is not None:
         return message_dict(previous), False
-    text = check_send_message(membership, client_id, text, kind, reply_to)
+    text = check_send_message(
+        membership, client_id, text, kind, reply_to, has_attachment=attachment is not None
+    )
     try:
         with transaction.atomic():
             # Serialise sends per group so ids commit in order and prev_id is exact.
             Group.objects.select_for_update().only("pk").get(pk=group_id)
+            upload = (
+                attachable(user, group_id, parse_id(attachment, "attachment_not_found"))
+                if attachment is not None
+                else None
+            )
             prev_id = last_message_id(group_id)
             message = Message.objects.create(
                 group_id=group_id,
@@ -93,6 +108,9 @@ def do_send_message(
                 kind=kind,
                 reply_to_id=reply_to,
             )
+            if upload is not None:
+                upload.message = message
+                upload.save(update_fields=["message"])
             data = message_dict(message)
             send_event_on_commit(
                 group_id, {"type": "message.new", "message": data, "prev_id": prev_id}

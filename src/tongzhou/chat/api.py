@@ -3,11 +3,15 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from tongzhou.accounts.models import User
 from tongzhou.chat.actions import do_mark_read, do_send_message
+from tongzhou.chat.attachments import check_upload_size, do_mark_played, do_upload
 from tongzhou.chat.queries import list_messages
+from tongzhou.chat.serialize import attachment_dict
+from tongzhou.errors import UserError
 from tongzhou.groups.queries import access_group
 
 router = Router(tags=["chat"])
@@ -18,6 +22,7 @@ class MessageIn(Schema):
     text: str
     kind: str = "text"
     reply_to: int | None = None
+    attachment: int | None = None
 
 
 class ReadIn(Schema):
@@ -34,6 +39,7 @@ def send_message(request: HttpRequest, gid: int, payload: MessageIn) -> Status[d
         text=payload.text,
         kind=payload.kind,
         reply_to=payload.reply_to,
+        attachment=payload.attachment,
     )
     answer: dict[str, Any] = {**message, "notices": []}
     return Status(201 if created else 200, answer)
@@ -48,10 +54,62 @@ def get_messages(
     limit: int = 50,
 ) -> dict[str, Any]:
     membership = access_group(request.user, gid)
-    return {"messages": list_messages(membership.group_id, after=after, before=before, limit=limit)}
+    return {
+        "messages": list_messages(
+            membership.group_id,
+            after=after,
+            before=before,
+            limit=limit,
+            viewer_id=membership.user_id,
+        )
+    }
 
 
 @router.post("/groups/{gid}/read", operation_id="mark_read")
 def mark_read(request: HttpRequest, gid: int, payload: ReadIn) -> dict[str, int]:
     membership = access_group(request.user, gid)
     return {"last_read_id": do_mark_read(membership, payload.last_read_id)}
+
+
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["kind", "file"],
+                    "properties": {
+                        "kind": {"type": "string", "enum": ["image", "voice"]},
+                        "file": {"type": "string", "format": "binary"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/groups/{gid}/attachments",
+    response={201: dict},
+    operation_id="upload_attachment",
+    openapi_extra=UPLOAD_BODY,
+)
+def upload_attachment(request: HttpRequest, gid: int) -> Status[dict[str, Any]]:
+    """A picture or voice recording, checked by its content; send it with a message next."""
+    user: User = request.user  # type: ignore[assignment]
+    access_group(user, gid)  # before reading a byte of the body
+    check_upload_size(request.META.get("CONTENT_LENGTH"))
+    kind = request.POST.get("kind", "")
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise UserError("no_file", _("Choose a picture or record a voice message first."))
+    attachment = do_upload(user, gid, kind, upload.read())
+    return Status(201, dict(attachment_dict(attachment)))
+
+
+@router.post("/attachments/{aid}/played", operation_id="mark_played")
+def mark_played_voice(request: HttpRequest, aid: int) -> dict[str, bool]:
+    do_mark_played(request.user, aid)
+    return {"played": True}

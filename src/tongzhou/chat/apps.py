@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class ChatConfig(AppConfig):
     name = "tongzhou.chat"
     label = "chat"
+
+    def ready(self) -> None:
+        from tongzhou.chat import attachments  # noqa: F401  (registers the file clean-up)

@@ -110,7 +110,10 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
             return False
         while True:
             page = await database_sync_to_async(list_messages)(
-                self.group_id, after=self.last_sent_id, limit=REPLAY_PAGE
+                self.group_id,
+                after=self.last_sent_id,
+                limit=REPLAY_PAGE,
+                viewer_id=self.scope["user"].pk,
             )
             for m in page:
                 if upto is not None and m["id"] > upto:

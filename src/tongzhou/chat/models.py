@@ -46,3 +46,54 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"message {self.pk} in group {self.group_id}"
+
+
+class Attachment(models.Model):
+    """A picture or voice recording, uploaded first and then sent with one message."""
+
+    class Kind(models.TextChoices):
+        IMAGE = "image", _("Picture")
+        VOICE = "voice", _("Voice message")
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="attachments")
+    uploader = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="attachments"
+    )
+    # Empty until sent; unsent uploads are cleared after a day.
+    message = models.OneToOneField(
+        Message, on_delete=models.CASCADE, null=True, blank=True, related_name="attachment"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    file = models.CharField(max_length=40)  # a name in tongzhou.storage
+    mime = models.CharField(max_length=40)
+    extension = models.CharField(max_length=8)
+    size = models.PositiveIntegerField()
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    thumb = models.CharField(max_length=40, blank=True)
+    thumb_mime = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.pk} in group {self.group_id}"
+
+    def files(self) -> list[str]:
+        return [n for n in (self.file, self.thumb) if n]
+
+
+class VoicePlay(models.Model):
+    """A listener has played this recording (the unplayed dot goes)."""
+
+    attachment = models.ForeignKey(Attachment, on_delete=models.CASCADE, related_name="plays")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="voice_plays"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["attachment", "user"], name="one_play_per_listener")
+        ]
+
+    def __str__(self) -> str:
+        return f"played {self.attachment_id} by {self.user_id}"

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db.models import Max
 
-from tongzhou.chat.models import Message
+from tongzhou.chat.models import Message, VoicePlay
 from tongzhou.chat.serialize import MessageDict, message_dict, with_related
 
 PAGE_MAX = 200
@@ -15,9 +15,15 @@ def visible_messages(group_id: int) -> Any:
 
 
 def list_messages(
-    group_id: int, *, after: int | None = None, before: int | None = None, limit: int = 50
+    group_id: int,
+    *,
+    after: int | None = None,
+    before: int | None = None,
+    limit: int = 50,
+    viewer_id: int | None = None,
 ) -> list[MessageDict]:
-    """A page of the group's visible messages, always in id order."""
+    """A page of the group's visible messages, always in id order; with a viewer, their own
+    state (a voice message played or not) is filled in."""
     limit = max(1, min(limit, PAGE_MAX))
     qs = visible_messages(group_id)
     if after is not None:
@@ -28,7 +34,25 @@ def list_messages(
         rows = list(qs.order_by("id")[:limit])
     else:  # newest page, or the page just older than `before`
         rows = list(qs.order_by("-id")[:limit])[::-1]
-    return [message_dict(m) for m in rows]
+    page = [message_dict(m) for m in rows]
+    if viewer_id is not None:
+        mark_played(page, viewer_id)
+    return page
+
+
+def mark_played(page: list[MessageDict], viewer_id: int) -> None:
+    voices = {
+        m["attachment"]["id"]: m
+        for m in page
+        if m["attachment"] is not None and m["attachment"]["kind"] == "voice"
+    }
+    played = set(
+        VoicePlay.objects.filter(attachment_id__in=voices, user_id=viewer_id).values_list(
+            "attachment_id", flat=True
+        )
+    )
+    for aid, m in voices.items():
+        m["attachment"]["played"] = aid in played or m["sender"]["id"] == viewer_id  # type: ignore[index]
 
 
 def last_message_id(group_id: int) -> int:

@@ -4,7 +4,7 @@ from typing import Any, TypedDict
 
 from django.utils.translation import gettext as _
 
-from tongzhou.chat.models import Message
+from tongzhou.chat.models import Attachment, Message
 
 
 class SenderDict(TypedDict):
@@ -18,6 +18,19 @@ class ReplyPreview(TypedDict):
     text: str
 
 
+class AttachmentDict(TypedDict, total=False):
+    id: int
+    kind: str  # "image" or "voice"
+    mime: str
+    size: int
+    url: str
+    thumb_url: str | None
+    width: int | None
+    height: int | None
+    duration_ms: int | None
+    played: bool  # voice only, and only in answers for one listener
+
+
 class MessageDict(TypedDict):
     id: int
     group: int
@@ -28,19 +41,50 @@ class MessageDict(TypedDict):
     reply_preview: ReplyPreview | None
     status: str
     created_at: str
+    attachment: AttachmentDict | None
+
+
+def summary(m: Message) -> str:
+    """What stands for a message with no words: in a quote, a notification, a preview."""
+    attachment = attachment_of(m)
+    if attachment is None:
+        return ""
+    return str(_("[Voice message]") if attachment.kind == Attachment.Kind.VOICE else _("[Picture]"))
 
 
 def sender_name(m: Message) -> str:
     return m.sender.display_name if m.sender is not None else str(_("Former member"))
 
 
+def attachment_dict(a: Attachment) -> AttachmentDict:
+    return {
+        "id": a.pk,
+        "kind": a.kind,
+        "mime": a.mime,
+        "size": a.size,
+        "url": f"/media/{a.pk}/",
+        "thumb_url": f"/media/{a.pk}/thumb" if a.thumb else None,
+        "width": a.width,
+        "height": a.height,
+        "duration_ms": a.duration_ms,
+    }
+
+
+def attachment_of(m: Message) -> Attachment | None:
+    try:
+        return m.attachment
+    except Attachment.DoesNotExist:
+        return None
+
+
 def message_dict(m: Message) -> MessageDict:
+    attachment = attachment_of(m)
     preview: ReplyPreview | None = None
     if m.reply_to_id is not None and m.reply_to is not None:
         preview = {
             "id": m.reply_to.pk,
             "sender_name": sender_name(m.reply_to),
-            "text": m.reply_to.text[:120],
+            "text": m.reply_to.text[:120] or summary(m.reply_to),
         }
     return {
         "id": m.pk,
@@ -52,8 +96,9 @@ def message_dict(m: Message) -> MessageDict:
         "reply_preview": preview,
         "status": m.status,
         "created_at": m.created_at.isoformat(),
+        "attachment": attachment_dict(attachment) if attachment is not None else None,
     }
 
 
 def with_related(qs: Any) -> Any:
-    return qs.select_related("sender", "reply_to__sender")
+    return qs.select_related("sender", "reply_to__sender", "reply_to__attachment", "attachment")

@@ -151,6 +151,7 @@ def chat(request: HttpRequest, gid: int) -> HttpResponse:
         "me": request.user.pk,
         "lastReadId": membership.last_read_id,
         "maxChars": settings.MESSAGE_MAX_CHARS,
+        "maxVoiceSeconds": settings.VOICE_MAX_SECONDS,
     }
     return render(
         request,

@@ -1,5 +1,7 @@
 // Group chat: history over the API, live messages over a WebSocket, sends over the API.
 // Every message is keyed by id, so replays and retries never show twice.
+import { renderMedia, setupRecorder, setupViewer, upload } from "./chat-media.js";
+
 const config = JSON.parse(document.getElementById("chat-config").textContent);
 const t = JSON.parse(document.getElementById("chat-i18n").textContent);
 const api = `/api/v1/groups/${config.groupId}`;
@@ -15,6 +17,11 @@ const olderButton = document.getElementById("older");
 const isQuestion = document.getElementById("is-question");
 const count = document.getElementById("count");
 const replying = document.getElementById("replying");
+const attached = document.getElementById("attached");
+const attachedStatus = document.getElementById("attached-status");
+const composerStatus = document.getElementById("composer-status");
+const pictureInput = document.getElementById("picture-input");
+const openPicture = setupViewer();
 
 const seen = new Map(); // id -> <li>
 let lastId = 0; // newest id shown (own sends included): what we have read
@@ -27,6 +34,7 @@ let unreadMarked = false;
 let socket = null;
 let retryDelay = 500;
 let closedForGood = false;
+let attachment = null; // an uploaded picture waiting for Send
 
 const length = (s) => [...s].length; // characters as the server counts them (code points)
 const fmt = (s, vars) => s.replace(/%\((\w+)\)s/g, (_, k) => vars[k]);
@@ -42,6 +50,8 @@ function render(m) {
   if (m.sender.id === config.me) li.classList.add("mine");
   li.querySelector(".sender").textContent = m.sender.display_name;
   li.querySelector(".text").textContent = m.text;
+  li.querySelector(".text").hidden = !m.text;
+  renderMedia(li.querySelector(".media"), m, { me: config.me, t, onOpen: openPicture });
   if (m.kind === "question") {
     li.classList.add("question");
     li.querySelector(".kind-tag").hidden = false;
@@ -175,11 +185,13 @@ function connect() {
   });
 }
 
+const summary = (m) => m.text || (m.attachment ? (m.attachment.kind === "voice" ? t.voiceMessage : t.picture) : "");
+
 function startReply(m) {
   replyTo = m.id;
   replying.hidden = false;
   document.getElementById("replying-text").textContent =
-    `${fmt(t.replyingTo, { name: m.sender.display_name })}: ${m.text.slice(0, 60)}`;
+    `${fmt(t.replyingTo, { name: m.sender.display_name })}: ${summary(m).slice(0, 60)}`;
   textarea.focus();
 }
 document.getElementById("reply-cancel").addEventListener("click", () => { replyTo = null; replying.hidden = true; });
@@ -196,37 +208,100 @@ textarea.addEventListener("keydown", (e) => {
   if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
 });
 
+async function postMessage(body) {
+  const r = await fetch(`${api}/messages`, {
+    method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+    body: JSON.stringify(body),
+  });
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error((data.error && data.error.message) || t.sendFailed);
+  insert(data);
+  return data;
+}
+
+function clearAttachment() {
+  attachment = null;
+  attached.hidden = true;
+  pictureInput.value = "";
+}
+document.getElementById("attached-remove").addEventListener("click", clearAttachment);
+
+pictureInput.addEventListener("change", async () => {
+  const file = pictureInput.files[0];
+  if (!file) return;
+  attachment = null;
+  attached.hidden = false;
+  const preview = document.getElementById("attached-img");
+  preview.src = URL.createObjectURL(file);
+  attachedStatus.textContent = fmt(t.uploading, { percent: 0 });
+  sendButton.disabled = true;
+  try {
+    attachment = await upload(api, "image", file, "picture", (p) => {
+      attachedStatus.textContent = fmt(t.uploading, { percent: p });
+    });
+    attachedStatus.textContent = t.uploaded;
+    pendingClientId = null;
+  } catch (err) {
+    clearAttachment();
+    showError(err.message || t.uploadFailed);
+  } finally {
+    sendButton.disabled = closedForGood;
+  }
+});
+
 form.addEventListener("submit", async (e) => {
   e.preventDefault();
   if (sending) return; // Ctrl+Enter while a send is on its way
   const text = textarea.value;
-  if (!text.trim()) { showError(t.empty); return; }
+  if (!text.trim() && !attachment) { showError(t.empty); return; }
   if (length(text.trim()) > config.maxChars) { showError(fmt(t.tooLong, { n: length(text.trim()), max: config.maxChars })); return; }
   pendingClientId = pendingClientId || newClientId();
   sending = true;
   sendButton.disabled = true;
   sendButton.textContent = t.sending;
   try {
-    const r = await fetch(`${api}/messages`, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
-      body: JSON.stringify({
-        client_id: pendingClientId, text, kind: isQuestion.checked ? "question" : "text", reply_to: replyTo,
-      }),
+    await postMessage({
+      client_id: pendingClientId, text, kind: isQuestion.checked ? "question" : "text", reply_to: replyTo,
+      attachment: attachment ? attachment.id : null,
     });
-    const body = await r.json().catch(() => ({}));
-    if (!r.ok) { showError((body.error && body.error.message) || t.sendFailed); return; }
-    insert(body);
     if (textarea.value === text) { textarea.value = ""; count.textContent = ""; } // else keep what was typed meanwhile
     errorBox.hidden = true;
     pendingClientId = null; replyTo = null; replying.hidden = true; isQuestion.checked = false;
+    clearAttachment();
   } catch (err) {
-    showError(t.sendFailed); // text stays in the composer; the same client_id is reused
+    showError(err.message || t.sendFailed); // text stays in the composer; the same client_id is reused
   } finally {
     sending = false;
     sendButton.disabled = closedForGood;
     sendButton.textContent = sendButton.dataset.label;
   }
+});
+
+setupRecorder({
+  button: document.getElementById("voice-button"),
+  label: document.getElementById("voice-label"),
+  panel: document.getElementById("recording"),
+  timeEl: document.getElementById("rec-time"),
+  hint: document.getElementById("rec-hint"),
+  cancelButton: document.getElementById("rec-cancel"),
+  t,
+  maxSeconds: config.maxVoiceSeconds,
+  onError: showError,
+  onRecorded: async (blob, filename) => {
+    const clientId = newClientId(); // a voice message is sent at once, apart from any typed text
+    composerStatus.textContent = t.sendingVoice;
+    composerStatus.hidden = false;
+    try {
+      const voice = await upload(api, "voice", blob, filename);
+      await postMessage({ client_id: clientId, text: "", kind: "text", reply_to: null, attachment: voice.id });
+      errorBox.hidden = true;
+    } catch (err) {
+      showError(err.message || t.uploadFailed);
+    } finally {
+      composerStatus.hidden = true;
+    }
+  },
 });
 sendButton.dataset.label = sendButton.textContent;
 
