@@ -13,8 +13,11 @@ from django.utils import timezone
 
 from tongzhou.accounts.models import ApiToken, UserSession
 from tongzhou.chat.actions import do_send_message
+from tongzhou.chat.attachments import do_upload
+from tongzhou.chat.models import Attachment
 from tongzhou.groups.models import Application, Invite, JoinQuestion
 
+from . import media_samples as samples
 from .conftest import PASSWORD, ROLES, World
 
 SECRET = "my private radiotherapy worry"
@@ -47,6 +50,9 @@ def text_of(r: Any) -> str:
         with zipfile.ZipFile(io.BytesIO(r.content)) as z:
             return "".join(z.read(n).decode() for n in z.namelist())
     return str(r.content.decode())
+
+
+UPLOAD = "<multipart upload>"  # the body of an upload is a file, not JSON
 
 
 def own(owner: str, ok: int) -> dict[str, int]:
@@ -167,6 +173,15 @@ API_CASES: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ),
     ("list_messages", "get", "/api/v1/groups/{gid}/messages", None, expect(MEMBERS, 200)),
     ("mark_read", "post", "/api/v1/groups/{gid}/read", {"last_read_id": 1}, expect(MEMBERS, 200)),
+    (
+        "upload_attachment",
+        "post",
+        "/api/v1/groups/{gid}/attachments",
+        UPLOAD,
+        expect(MEMBERS, 201),
+    ),
+    # {vid}: a voice message the leader sent in the group.
+    ("mark_played", "post", "/api/v1/attachments/{vid}/played", None, expect(MEMBERS, 200)),
     ("list_sessions", "get", "/api/v1/me/sessions", None, everyone(200)),
     ("end_other_sessions", "post", "/api/v1/me/sessions/end-others", None, everyone(200)),
     # {sid} and {tid} are the member's own: anyone else gets the "no such" answer.
@@ -191,6 +206,21 @@ API_CASES: list[tuple[str, str, str, Any, dict[str, int]]] = [
 ]
 
 
+def sent_attachment(world: World, kind: str) -> Attachment:
+    """A picture or voice message the leader sent in the group."""
+    leader = world.users["leader"]
+    data = samples.recording(1.5) if kind == "voice" else samples.jpeg_with_gps()
+    attachment = do_upload(leader, world.group.pk, kind, data)  # type: ignore[arg-type]
+    do_send_message(
+        leader,  # type: ignore[arg-type]
+        world.group.pk,
+        client_id=f"att-{attachment.pk}",
+        text="",
+        attachment=attachment.pk,
+    )
+    return attachment
+
+
 def fill(path: str, world: World) -> str:
     group = world.group
     leader = world.users["leader"]
@@ -211,7 +241,11 @@ def fill(path: str, world: World) -> str:
     if "{tid}" in path:
         ApiToken.issue(member)  # type: ignore[arg-type]
         tid = str(ApiToken.objects.filter(user=member).latest("id").pk)
+    vid = sent_attachment(world, "voice").pk if "{vid}" in path else 0
+    pid = sent_attachment(world, "image").pk if "{pid}" in path else 0
     return path.format(
+        vid=vid,
+        pid=pid,
         sid=sid,
         tid=tid,
         gid=group.pk,
@@ -250,7 +284,9 @@ def test_api_access(
     client = world.client(role)
     url = fill(path, world)
     kwargs: dict[str, Any] = {"content_type": "application/json"}
-    if body is not None:
+    if body == UPLOAD:
+        kwargs = {"data": {"kind": "image", "file": io.BytesIO(samples.png_with_alpha())}}
+    elif body is not None:
         kwargs["data"] = body
     r = getattr(client, method)(url, **kwargs)
     assert r.status_code == expected[role], (role, url, r.content[:300])
@@ -410,3 +446,24 @@ def test_no_credentials_is_a_sign_in_answer_even_with_csrf_enforced(world: World
         HTTP_AUTHORIZATION="Bearer wrong",
     )
     assert r.status_code == 401
+
+
+# Media: members of the group fetch it; for anyone else (signed in or not) it does not exist.
+MEDIA_CASES = [
+    ("picture", "/media/{pid}/"),
+    ("thumbnail", "/media/{pid}/thumb"),
+    ("voice", "/media/{vid}/"),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("name", "path"), MEDIA_CASES, ids=[c[0] for c in MEDIA_CASES])
+def test_media_access(world: World, role: str, name: str, path: str) -> None:
+    url = fill(path, world)
+    r = world.client(role).get(url)
+    if role in MEMBERS:
+        assert r.status_code == 200, (role, url)
+        assert r["Content-Type"] in ("image/jpeg", "audio/webm")
+    else:
+        assert r.status_code == 404, (role, url)
+        assert r.json()["error"]["code"] == "not_found"

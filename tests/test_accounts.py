@@ -74,10 +74,14 @@ def test_duplicate_username_is_refused_case_insensitively() -> None:
     assert r.json()["error"]["code"] == "username_taken"
 
 
-def test_malformed_json_is_a_400_not_a_500() -> None:
-    r = Client().post("/api/v1/auth/register", "{not json", content_type="application/json")
+@pytest.mark.parametrize("body", ["{not json", "[]", "3", '"text"', "null"])
+def test_a_body_that_is_not_a_json_object_is_a_400(body: str, world: World) -> None:
+    r = Client().post("/api/v1/auth/register", body, content_type="application/json")
     assert r.status_code == 400
     assert r.json()["error"]["code"] == "malformed_json"
+    # A schema of optional fields must not read a list as "nothing to change".
+    r = world.client("member").patch("/api/v1/me/profile", body, content_type="application/json")
+    assert r.status_code == 400, r.content
 
 
 def test_errors_are_translated_to_chinese() -> None:

@@ -11,16 +11,20 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from tongzhou.accounts.actions import do_update_profile
 from tongzhou.accounts.models import User
 from tongzhou.chat.actions import do_send_message
-from tongzhou.chat.models import Message
+from tongzhou import storage
+from tongzhou.chat.attachments import do_upload
+from tongzhou.chat.models import Attachment, Message
 from tongzhou.groups.actions import do_add_join_question, do_apply, do_decide
 from tongzhou.groups.models import Group, Membership
 
 from .conftest import PASSWORD, World, build_world, make_user
+from .media_samples import jpeg_with_gps, recording
 
 
 def unzip(content: bytes) -> dict[str, Any]:
@@ -46,6 +50,7 @@ def test_download_my_data_has_everything_about_me_and_nothing_about_others(
     assert r["Cache-Control"] == "no-store"
     files = unzip(r.content)
     assert set(files) == {"README.txt", "account.json", "groups.json", "messages.json"}
+    assert "media/" in files["README.txt"]
     account = files["account.json"]
     assert account["username"] == "member1"
     assert account["profile"]["cancer_type"] == "鼻咽癌"  # decrypted: it is theirs
@@ -161,6 +166,18 @@ def test_erasure_leaves_no_canary_in_the_database_or_the_data_folder() -> None:
     )  # type: ignore[arg-type]
     signed_in = Client(HTTP_USER_AGENT=f"{canary}-agent/1.0")
     assert signed_in.login(username=f"{canary}u", password=PASSWORD)
+    # A photo and a recording named by their phone after the person, one of them never sent.
+    photo = signed_in.post(
+        f"/api/v1/groups/{world.group.pk}/attachments",
+        {"kind": "image", "file": SimpleUploadedFile(f"{canary}.jpg", jpeg_with_gps(canary))},
+    ).json()
+    do_send_message(person, world.group.pk, client_id="p", text="", attachment=photo["id"])
+    signed_in.post(
+        f"/api/v1/groups/{world.group.pk}/attachments",
+        {"kind": "voice", "file": SimpleUploadedFile(f"{canary}.webm", recording(1))},
+    )
+    theirs = [n for a in Attachment.objects.filter(uploader=person) for n in a.files()]
+    assert len(theirs) == 3 and all(storage._path(n).exists() for n in theirs)
     assert canary in full_dump()  # the sweep can see a canary when there is one
     if connection.vendor == "sqlite":
         assert canary.encode() in raw_sqlite_bytes()
@@ -176,6 +193,8 @@ def test_erasure_leaves_no_canary_in_the_database_or_the_data_folder() -> None:
     assert canary not in full_dump()
     if connection.vendor == "sqlite":
         assert canary.encode() not in raw_sqlite_bytes()
+    assert not any(storage._path(n).exists() for n in theirs)
+    assert not Attachment.objects.filter(pk=photo["id"]).exists()
     for path in Path(settings.DATA_DIR).rglob("*"):
         assert canary not in path.name
         if path.is_file() and path.stat().st_size < 50_000_000:
@@ -183,3 +202,45 @@ def test_erasure_leaves_no_canary_in_the_database_or_the_data_folder() -> None:
     # Others' messages are untouched; the quote of the erased message is gone.
     thanks = Message.objects.get(text="thanks")
     assert thanks.reply_to_id is None
+
+
+def test_the_download_holds_my_pictures_and_recordings(world: World) -> None:
+    member = world.users["member"]
+    photo = do_upload(member, world.group.pk, "image", jpeg_with_gps())  # type: ignore[arg-type]
+    do_send_message(member, world.group.pk, client_id="p", text="食谱", attachment=photo.pk)  # type: ignore[arg-type]
+    voice = do_upload(member, world.group.pk, "voice", recording(2))  # type: ignore[arg-type]
+    do_send_message(member, world.group.pk, client_id="v", text="", attachment=voice.pk)  # type: ignore[arg-type]
+    r = world.client("member").get("/api/v1/me/export")
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        names = set(z.namelist())
+        messages = json.loads(z.read("messages.json"))
+        picture = z.read(f"media/image-{photo.pk}.jpg")
+        sound = z.read(f"media/voice-{voice.pk}.webm")
+    assert {f"media/image-{photo.pk}.jpg", f"media/voice-{voice.pk}.webm"} <= names
+    assert [m.get("attachment", {}).get("file") for m in messages] == [
+        f"media/image-{photo.pk}.jpg",
+        f"media/voice-{voice.pk}.webm",
+    ]
+    assert picture.startswith(b"\xff\xd8")  # a JPEG they can open, not the encrypted file
+    assert sound.startswith(b"\x1a\x45\xdf\xa3")  # a WebM (EBML) file
+
+
+def test_leaving_with_messages_kept_keeps_their_pictures_and_drops_unsent_uploads(
+    world: World, django_capture_on_commit_callbacks: Any
+) -> None:
+    member = world.users["member"]
+    sent = do_upload(member, world.group.pk, "image", jpeg_with_gps())  # type: ignore[arg-type]
+    do_send_message(member, world.group.pk, client_id="p", text="", attachment=sent.pk)  # type: ignore[arg-type]
+    unsent = do_upload(member, world.group.pk, "image", jpeg_with_gps())  # type: ignore[arg-type]
+    with django_capture_on_commit_callbacks(execute=True):
+        r = world.client("member").post(
+            "/api/v1/me/delete",
+            {"password": PASSWORD, "messages": "keep"},
+            content_type="application/json",
+        )
+    assert r.status_code == 204
+    sent.refresh_from_db()
+    assert sent.uploader is None and storage._path(sent.file).exists()
+    assert world.client("leader").get(f"/media/{sent.pk}/").status_code == 200
+    assert not Attachment.objects.filter(pk=unsent.pk).exists()
+    assert not storage._path(unsent.file).exists()

@@ -14,14 +14,15 @@ from django.test import Client
 from django.utils import timezone
 
 from tongzhou.accounts.models import User
+from tongzhou.chat.models import VoicePlay
 from tongzhou.groups.models import Application, Invite, JoinQuestion, Membership
 
 from .conftest import World
-from .test_access_matrix import API_CASES
+from .test_access_matrix import API_CASES, sent_attachment
 
 # Endpoints that name one of our objects by id, besides the group.
 OBJECT_CASES = [
-    c for c in API_CASES if any(p in c[2] for p in ("{aid}", "{uid}", "{qid}", "{iid}"))
+    c for c in API_CASES if any(p in c[2] for p in ("{aid}", "{uid}", "{qid}", "{iid}", "{vid}"))
 ]
 
 
@@ -32,6 +33,7 @@ def snapshot(world: World) -> Any:
         sorted(Application.objects.filter(group=g).values_list("id", "status")),
         sorted(JoinQuestion.objects.filter(group=g).values_list("id", "text")),
         sorted(Invite.objects.filter(group=g).values_list("id", "revoked")),
+        sorted(VoicePlay.objects.values_list("attachment_id", "user_id")),
     )
 
 
@@ -43,6 +45,7 @@ def test_the_sweep_covers_every_endpoint_with_an_object_id() -> None:
         "remove_member",
         "delete_join_question",
         "revoke_invite",
+        "mark_played",
     }
 
 
@@ -70,6 +73,7 @@ def test_another_groups_leader_cannot_reach_our_objects_through_their_group(
         qid=question.pk,
         iid=invite.pk,
         token=invite.token,
+        vid=sent_attachment(world, "voice").pk if "{vid}" in path else 0,
     )
     kwargs: dict[str, Any] = {"content_type": "application/json"}
     if body is not None:

@@ -1,7 +1,7 @@
 """Hypothesis property tests for every parser of outside input we have so far.
 
-(Message formatting, search queries and imports arrive with issues 4, 6 and 11; their
-parsers get properties here when they do.)
+(Search queries and imports arrive with issues 6 and 11; their parsers get properties here
+when they do.)
 """
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from tongzhou.accounts.actions import do_update_profile
 from tongzhou.accounts.models import Profile
 from tongzhou.accounts.sessions import device_label
 from tongzhou.chat.actions import do_send_message
+from tongzhou.chat.media import process_image, process_voice
 from tongzhou.chat.models import Message
 from tongzhou.errors import MAX_ID, UserError, parse_id
 from tongzhou.text import clean
 
+from . import media_samples as samples
 from .conftest import World
 
 SETTINGS = settings(
@@ -131,3 +133,58 @@ def test_message_paging_parameters_never_fail(world: World, params: dict[str, st
         assert ids == sorted(ids)
     else:
         assert r.json()["error"]["message"]
+
+
+VALID_JPEG = samples.jpeg_with_gps(size=(120, 90))
+VALID_GIF = samples.animated_gif()
+VALID_VOICE = samples.recording(1.0)
+VALID_SAFARI_VOICE = samples.recording(1.0, container="mp4", codec="aac", rate=44100)
+
+
+def damaged(original: bytes) -> Any:
+    """A real file with some bytes overwritten, cut short, or padded: what a bad network or a
+    malicious client sends."""
+    return st.tuples(
+        st.lists(st.tuples(st.integers(0, len(original) - 1), st.integers(0, 255)), max_size=20),
+        st.integers(1, len(original)),
+        st.binary(max_size=64),
+    ).map(lambda t: _apply(original, *t))
+
+
+def _apply(original: bytes, edits: list[tuple[int, int]], cut: int, tail: bytes) -> bytes:
+    data = bytearray(original)
+    for at, value in edits:
+        data[at] = value
+    return bytes(data[:cut]) + tail
+
+
+@SETTINGS
+@given(st.one_of(st.binary(max_size=2000), damaged(VALID_JPEG), damaged(VALID_GIF)))
+def test_a_picture_is_either_re_encoded_cleanly_or_refused_with_a_reason(data: bytes) -> None:
+    try:
+        out = process_image(data)
+    except UserError as e:
+        assert e.code in {"not_an_image", "image_too_many_pixels", "file_too_large"}
+        return
+    assert out.mime in ("image/jpeg", "image/png", "image/gif")
+    assert b"Exif" not in out.data
+    assert out.width and out.height and out.width <= 2560 and out.height <= 2560
+
+
+@SETTINGS
+@given(st.one_of(st.binary(max_size=2000), damaged(VALID_VOICE), damaged(VALID_SAFARI_VOICE)))
+def test_a_recording_is_either_accepted_with_a_duration_or_refused_with_a_reason(
+    data: bytes,
+) -> None:
+    try:
+        out = process_voice(data)
+    except UserError as e:
+        assert e.code in {
+            "not_a_recording",
+            "recording_too_long",
+            "recording_too_short",
+            "file_too_large",
+        }
+        return
+    assert out.mime in ("audio/webm", "audio/mp4")
+    assert out.duration_ms is not None and 300 <= out.duration_ms <= 61_000

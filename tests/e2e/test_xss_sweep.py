@@ -212,6 +212,10 @@ async (scopes) => {
       if (!ok) problems.push(`a link we did not write: ${show(el)}`);
     } else if (tag === "template") {
       if (el.id !== "message-template") problems.push(`a template we did not write: ${show(el)}`);
+    } else if (tag === "img" && (["attached-img", "viewer-img"].includes(el.id) ||
+        (el.parentElement.classList.contains("picture") &&
+         (el.getAttribute("src") || "").startsWith("/media/")))) {
+      // the chat's own pictures: the composer preview, the viewer, a sent picture
     } else if (BAD_TAGS.has(tag)) {
       problems.push(`an injected <${tag}>: ${show(el)}`);
     }
@@ -356,6 +360,8 @@ class Sweep:
             self.finding(page, f"a request to another origin: {url[:120]}")
             return
         path = url[len(self.base_url) :]
+        if kind in ("image", "media") and path.startswith("/media/"):
+            return  # members' pictures and voice messages, served by us
         if kind in ("image", "media", "font", "texttrack", "object") or (
             kind in ("script", "stylesheet") and not path.startswith("/static/")
         ):

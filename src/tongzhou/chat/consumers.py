@@ -212,6 +212,7 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
                 text=content.get("text"),
                 kind=content.get("kind") or "text",
                 reply_to=reply_to,
+                attachment=content.get("attachment"),  # an id from the upload call
             )
         except UserError as e:
             await self.send_error(content.get("client_id"), e.code, str(e.message))

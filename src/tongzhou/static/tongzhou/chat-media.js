@@ -2,6 +2,9 @@
 const fmt = (s, vars) => s.replace(/%\((\w+)\)s/g, (_, k) => vars[k]);
 const csrf = () => (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
 
+// A refusal the server explained (shown as it is), as opposed to a network failure.
+export class Refusal extends Error {}
+
 export function duration(ms) {
   const s = Math.max(1, Math.round(ms / 1000));
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
@@ -121,7 +124,7 @@ export function upload(api, kind, blob, filename, onProgress) {
       let data = {};
       try { data = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
       if (xhr.status === 201) resolve(data);
-      else reject(new Error((data.error && data.error.message) || ""));
+      else reject(new Refusal((data.error && data.error.message) || ""));
     });
     xhr.addEventListener("error", () => reject(new Error("")));
     xhr.send(body);

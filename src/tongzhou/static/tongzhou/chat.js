@@ -1,6 +1,6 @@
 // Group chat: history over the API, live messages over a WebSocket, sends over the API.
 // Every message is keyed by id, so replays and retries never show twice.
-import { renderMedia, setupRecorder, setupViewer, upload } from "./chat-media.js";
+import { Refusal, renderMedia, setupRecorder, setupViewer, upload } from "./chat-media.js";
 
 const config = JSON.parse(document.getElementById("chat-config").textContent);
 const t = JSON.parse(document.getElementById("chat-i18n").textContent);
@@ -208,6 +208,8 @@ textarea.addEventListener("keydown", (e) => {
   if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
 });
 
+const reason = (err, fallback) => (err instanceof Refusal && err.message) || fallback;
+
 async function postMessage(body) {
   const r = await fetch(`${api}/messages`, {
     method: "POST", credentials: "same-origin",
@@ -215,7 +217,7 @@ async function postMessage(body) {
     body: JSON.stringify(body),
   });
   const data = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error((data.error && data.error.message) || t.sendFailed);
+  if (!r.ok) throw new Refusal((data.error && data.error.message) || t.sendFailed);
   insert(data);
   return data;
 }
@@ -234,17 +236,17 @@ pictureInput.addEventListener("change", async () => {
   attached.hidden = false;
   const preview = document.getElementById("attached-img");
   preview.src = URL.createObjectURL(file);
-  attachedStatus.textContent = fmt(t.uploading, { percent: 0 });
+  attachedStatus.textContent = `${t.uploading} 0%`;
   sendButton.disabled = true;
   try {
     attachment = await upload(api, "image", file, "picture", (p) => {
-      attachedStatus.textContent = fmt(t.uploading, { percent: p });
+      attachedStatus.textContent = `${t.uploading} ${p}%`;
     });
     attachedStatus.textContent = t.uploaded;
     pendingClientId = null;
   } catch (err) {
     clearAttachment();
-    showError(err.message || t.uploadFailed);
+    showError(reason(err, t.uploadFailed));
   } finally {
     sendButton.disabled = closedForGood;
   }
@@ -270,7 +272,7 @@ form.addEventListener("submit", async (e) => {
     pendingClientId = null; replyTo = null; replying.hidden = true; isQuestion.checked = false;
     clearAttachment();
   } catch (err) {
-    showError(err.message || t.sendFailed); // text stays in the composer; the same client_id is reused
+    showError(reason(err, t.sendFailed)); // text stays in the composer; the same client_id is reused
   } finally {
     sending = false;
     sendButton.disabled = closedForGood;
@@ -297,7 +299,7 @@ setupRecorder({
       await postMessage({ client_id: clientId, text: "", kind: "text", reply_to: null, attachment: voice.id });
       errorBox.hidden = true;
     } catch (err) {
-      showError(err.message || t.uploadFailed);
+      showError(reason(err, t.uploadFailed));
     } finally {
       composerStatus.hidden = true;
     }
