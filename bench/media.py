@@ -202,7 +202,9 @@ async def race(args: argparse.Namespace) -> dict[str, Any]:
         server.wait(20)
 
 
-def render(proc: dict[str, Any], deliv: dict[str, Any], args: argparse.Namespace, secs: float) -> str:
+def render(
+    proc: dict[str, Any], deliv: dict[str, Any], args: argparse.Namespace, secs: float
+) -> str:
     m = delivery.machine()
     f = delivery.fmt
     lines = [

@@ -59,7 +59,12 @@ def png_bomb(side: int = 30000) -> bytes:
     row = b"\x00" + b"\x00" * side  # filter byte + one greyscale byte per pixel
     body = zlib.compress(row * 64, 9)  # only the start; Pillow refuses from the header
     header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", body) + _chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", header)
+        + _chunk(b"IDAT", body)
+        + _chunk(b"IEND", b"")
+    )
 
 
 def recording(

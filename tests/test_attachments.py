@@ -183,7 +183,9 @@ def test_a_voice_message_has_its_duration_a_played_dot_and_byte_ranges(world: Wo
 
     def played(role: str) -> bool:
         page = world.client(role).get(f"/api/v1/groups/{world.group.pk}/messages").json()
-        return bool(next(m for m in page["messages"] if m["id"] == sent["id"])["attachment"]["played"])
+        return bool(
+            next(m for m in page["messages"] if m["id"] == sent["id"])["attachment"]["played"]
+        )
 
     assert played("member")  # your own recording has no dot
     assert not played("leader")
@@ -208,7 +210,9 @@ def test_a_cached_copy_is_revalidated_so_access_is_checked_every_time(world: Wor
     first = world.client("leader").get(a["url"])
     again = world.client("leader").get(a["url"], HTTP_IF_NONE_MATCH=first["ETag"])
     assert again.status_code == 304 and again.content == b""
-    assert world.client("outsider").get(a["url"], HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 404
+    assert (
+        world.client("outsider").get(a["url"], HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 404
+    )
 
 
 def test_files_are_encrypted_on_disk_and_rotate_with_the_key(world: World, settings: Any) -> None:

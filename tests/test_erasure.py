@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
 
+from tongzhou import storage
 from tongzhou.accounts.actions import do_update_profile
 from tongzhou.accounts.models import User
 from tongzhou.chat.actions import do_send_message
-from tongzhou import storage
 from tongzhou.chat.attachments import do_upload
 from tongzhou.chat.models import Attachment, Message
 from tongzhou.groups.actions import do_add_join_question, do_apply, do_decide

@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from tongzhou import storage
 from tongzhou.accounts.actions import check_current_password, do_deactivate, profile_of
 from tongzhou.accounts.models import (
     HEALTH_FIELDS,
@@ -26,7 +27,6 @@ from tongzhou.accounts.models import (
     UserSession,
 )
 from tongzhou.accounts.throttle import check_sign_in_allowed
-from tongzhou import storage
 from tongzhou.chat.models import Attachment, Message
 from tongzhou.chat.serialize import attachment_of
 from tongzhou.errors import UserError

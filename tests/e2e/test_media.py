@@ -27,7 +27,10 @@ def microphone_browser(playwright: Playwright, tmp_path_factory: Any) -> Any:
     if shutil.which("espeak-ng") is None:
         pytest.fail("espeak-ng is needed (scripts/test installs it)")
     wav = tmp_path_factory.mktemp("mic") / "voice.wav"
-    subprocess.run(["espeak-ng", "-v", "cmn", "-w", str(wav), "你好，我想问一下放疗的事情，谢谢大家"], check=True)
+    subprocess.run(
+        ["espeak-ng", "-v", "cmn", "-w", str(wav), "你好，我想问一下放疗的事情，谢谢大家"],
+        check=True,
+    )
     browser = playwright.chromium.launch(
         executable_path="/usr/bin/chromium",
         args=[
