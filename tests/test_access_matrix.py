@@ -180,6 +180,22 @@ API_CASES: list[tuple[str, str, str, Any, dict[str, int]]] = [
         UPLOAD,
         expect(MEMBERS, 201),
     ),
+    # {mid}: a message "member" sent. Only they edit it; moderators may remove it.
+    (
+        "edit_message",
+        "patch",
+        "/api/v1/groups/{gid}/messages/{mid}",
+        {"text": "corrected"},
+        expect({"member"}, 200),
+    ),
+    ("delete_message", "delete", "/api/v1/groups/{gid}/messages/{mid}", None, expect(MEMBERS, 200)),
+    (
+        "react",
+        "post",
+        "/api/v1/groups/{gid}/messages/{mid}/reactions",
+        {"emoji": "🙏"},
+        expect(MEMBERS, 200),
+    ),
     # {vid}: a voice message the leader sent in the group.
     ("mark_played", "post", "/api/v1/attachments/{vid}/played", None, expect(MEMBERS, 200)),
     ("list_sessions", "get", "/api/v1/me/sessions", None, everyone(200)),
@@ -243,7 +259,13 @@ def fill(path: str, world: World) -> str:
         tid = str(ApiToken.objects.filter(user=member).latest("id").pk)
     vid = sent_attachment(world, "voice").pk if "{vid}" in path else 0
     pid = sent_attachment(world, "image").pk if "{pid}" in path else 0
+    mid = (
+        do_send_message(member, group.pk, client_id="mid", text="mine")[0]["id"]  # type: ignore[arg-type]
+        if "{mid}" in path
+        else 0
+    )
     return path.format(
+        mid=mid,
         vid=vid,
         pid=pid,
         sid=sid,

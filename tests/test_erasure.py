@@ -19,6 +19,7 @@ from tongzhou.accounts.actions import do_update_profile
 from tongzhou.accounts.models import User
 from tongzhou.chat.actions import do_send_message
 from tongzhou.chat.attachments import do_upload
+from tongzhou.chat.changes import do_react
 from tongzhou.chat.models import Attachment, Message
 from tongzhou.groups.actions import do_add_join_question, do_apply, do_decide
 from tongzhou.groups.models import Group, Membership
@@ -41,7 +42,10 @@ def test_download_my_data_has_everything_about_me_and_nothing_about_others(
     member = world.users["member"]
     do_update_profile(member, {"cancer_type": "鼻咽癌", "stage": "III", "health_consent": True})  # type: ignore[arg-type]
     do_send_message(member, world.group.pk, client_id="m1", text="我的放疗第三周")  # type: ignore[arg-type]
-    do_send_message(world.users["leader"], world.group.pk, client_id="l1", text="leader's words")  # type: ignore[arg-type]
+    theirs, _ = do_send_message(
+        world.users["leader"], world.group.pk, client_id="l1", text="leader's words"
+    )  # type: ignore[arg-type]
+    do_react(member, world.group.pk, theirs["id"], "🤗", True)  # type: ignore[arg-type]
     c = world.client("member")
     r = c.get("/api/v1/me/export")
     assert r.status_code == 200
@@ -49,13 +53,20 @@ def test_download_my_data_has_everything_about_me_and_nothing_about_others(
     assert r["Content-Disposition"].startswith("attachment;")
     assert r["Cache-Control"] == "no-store"
     files = unzip(r.content)
-    assert set(files) == {"README.txt", "account.json", "groups.json", "messages.json"}
+    assert set(files) == {
+        "README.txt",
+        "account.json",
+        "groups.json",
+        "messages.json",
+        "reactions.json",
+    }
     assert "media/" in files["README.txt"]
     account = files["account.json"]
     assert account["username"] == "member1"
     assert account["profile"]["cancer_type"] == "鼻咽癌"  # decrypted: it is theirs
     assert [c["kind"] for c in account["consents"]] == ["health_data"]
     assert [m["text"] for m in files["messages.json"]] == ["我的放疗第三周"]
+    assert [(r["message"], r["emoji"]) for r in files["reactions.json"]] == [(theirs["id"], "🤗")]
     assert [m["group"] for m in files["groups.json"]["memberships"]] == [world.group.name]
     assert files["groups.json"]["applications"][0]["status"] == "approved"
     assert "leader's words" not in r.content.decode("latin-1")

@@ -14,7 +14,8 @@ from django.test import Client
 from django.utils import timezone
 
 from tongzhou.accounts.models import User
-from tongzhou.chat.models import VoicePlay
+from tongzhou.chat.actions import do_send_message
+from tongzhou.chat.models import Message, Reaction, VoicePlay
 from tongzhou.groups.models import Application, Invite, JoinQuestion, Membership
 
 from .conftest import World
@@ -22,7 +23,9 @@ from .test_access_matrix import API_CASES, sent_attachment
 
 # Endpoints that name one of our objects by id, besides the group.
 OBJECT_CASES = [
-    c for c in API_CASES if any(p in c[2] for p in ("{aid}", "{uid}", "{qid}", "{iid}", "{vid}"))
+    c
+    for c in API_CASES
+    if any(p in c[2] for p in ("{aid}", "{uid}", "{qid}", "{iid}", "{vid}", "{mid}"))
 ]
 
 
@@ -34,6 +37,8 @@ def snapshot(world: World) -> Any:
         sorted(JoinQuestion.objects.filter(group=g).values_list("id", "text")),
         sorted(Invite.objects.filter(group=g).values_list("id", "revoked")),
         sorted(VoicePlay.objects.values_list("attachment_id", "user_id")),
+        sorted(Message.objects.filter(group=g).values_list("id", "text", "deleted_by")),
+        Reaction.objects.count(),
     )
 
 
@@ -46,6 +51,9 @@ def test_the_sweep_covers_every_endpoint_with_an_object_id() -> None:
         "delete_join_question",
         "revoke_invite",
         "mark_played",
+        "edit_message",
+        "delete_message",
+        "react",
     }
 
 
@@ -65,7 +73,6 @@ def test_another_groups_leader_cannot_reach_our_objects_through_their_group(
     rival_group = world.other_group  # led by "otherlead"
     rival = Client()
     rival.force_login(User.objects.get(username="otherlead"))
-    before = snapshot(world)
     url = path.format(
         gid=rival_group.pk,
         aid=app.pk,
@@ -74,7 +81,16 @@ def test_another_groups_leader_cannot_reach_our_objects_through_their_group(
         iid=invite.pk,
         token=invite.token,
         vid=sent_attachment(world, "voice").pk if "{vid}" in path else 0,
+        mid=do_send_message(
+            world.users["member"],
+            g.pk,
+            client_id="ours",
+            text="ours",  # type: ignore[arg-type]
+        )[0]["id"]
+        if "{mid}" in path
+        else 0,
     )
+    before = snapshot(world)
     kwargs: dict[str, Any] = {"content_type": "application/json"}
     if body is not None:
         kwargs["data"] = body

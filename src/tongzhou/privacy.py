@@ -27,7 +27,7 @@ from tongzhou.accounts.models import (
     UserSession,
 )
 from tongzhou.accounts.throttle import check_sign_in_allowed
-from tongzhou.chat.models import Attachment, Message
+from tongzhou.chat.models import Attachment, Message, Reaction
 from tongzhou.chat.serialize import attachment_of
 from tongzhou.errors import UserError
 from tongzhou.groups.models import Application, Group, Membership
@@ -37,6 +37,7 @@ README = """Tongzhou: everything kept about your account, exported {when}.
 account.json    your account, profile (with health details), consents, devices and app tokens
 groups.json     your memberships and applications (with your answers)
 messages.json   every message you sent, in every group
+reactions.json  your reactions to messages
 media/          the pictures and voice messages you sent (named in messages.json)
 
 Files are JSON (UTF-8). Messages by others are not included: they are theirs.
@@ -121,13 +122,29 @@ def export_data(user: User) -> dict[str, Any]:
             "reply_to": m.reply_to_id,
             "status": m.status,
             "sent": _when(m.created_at),
+            "edited": _when(m.edited_at),
+            "deleted": m.deleted_by or None,
             **_attachment_entry(attachment_of(m)),
         }
         for m in Message.objects.filter(sender=user)
         .select_related("group", "attachment")
         .order_by("id")
     ]
-    return {"account.json": account, "groups.json": groups, "messages.json": messages}
+    reactions = [
+        {
+            "message": r.message_id,
+            "group_id": r.message.group_id,
+            "emoji": r.emoji,
+            "at": _when(r.created_at),
+        }
+        for r in Reaction.objects.filter(user=user).select_related("message").order_by("id")
+    ]
+    return {
+        "account.json": account,
+        "groups.json": groups,
+        "messages.json": messages,
+        "reactions.json": reactions,
+    }
 
 
 def export_zip(user: User) -> bytes:

@@ -199,6 +199,7 @@ THUMB_SIDE = 480
 VOICE_MAX_BYTES = 4_000_000  # 60 s of AAC at 128 kbit/s is about 1 MB
 VOICE_MAX_SECONDS = 60
 UPLOADS_PER_HOUR = 120  # per member
+EDIT_WINDOW_SECONDS = 120
 # Uploads are read whole (and checked) in memory; larger request bodies are refused early.
 FILE_UPLOAD_MAX_MEMORY_SIZE = IMAGE_MAX_BYTES + 1_000_000
 

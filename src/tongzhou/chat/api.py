@@ -9,9 +9,11 @@ from ninja import Router, Schema, Status
 from tongzhou.accounts.models import User
 from tongzhou.chat.actions import do_mark_read, do_send_message
 from tongzhou.chat.attachments import check_upload_size, do_mark_played, do_upload
+from tongzhou.chat.changes import do_delete_message, do_edit_message, do_react
 from tongzhou.chat.queries import list_messages
 from tongzhou.chat.serialize import attachment_dict
 from tongzhou.errors import UserError
+from tongzhou.groups.models import Group
 from tongzhou.groups.queries import access_group
 
 router = Router(tags=["chat"])
@@ -23,6 +25,15 @@ class MessageIn(Schema):
     kind: str = "text"
     reply_to: int | None = None
     attachment: int | None = None
+
+
+class EditIn(Schema):
+    text: str
+
+
+class ReactionIn(Schema):
+    emoji: str
+    on: bool = True
 
 
 class ReadIn(Schema):
@@ -54,15 +65,34 @@ def get_messages(
     limit: int = 50,
 ) -> dict[str, Any]:
     membership = access_group(request.user, gid)
+    # Read before the page, so a change made meanwhile is sent again rather than missed.
+    seq = Group.objects.values_list("change_seq", flat=True).get(pk=gid)
     return {
+        "change_seq": seq,
         "messages": list_messages(
             membership.group_id,
             after=after,
             before=before,
             limit=limit,
             viewer_id=membership.user_id,
-        )
+        ),
     }
+
+
+@router.patch("/groups/{gid}/messages/{mid}", operation_id="edit_message")
+def edit_message(request: HttpRequest, gid: int, mid: int, payload: EditIn) -> dict[str, Any]:
+    return dict(do_edit_message(request.user, gid, mid, payload.text))  # type: ignore[arg-type]
+
+
+@router.delete("/groups/{gid}/messages/{mid}", operation_id="delete_message")
+def delete_message(request: HttpRequest, gid: int, mid: int) -> dict[str, Any]:
+    return dict(do_delete_message(request.user, gid, mid))  # type: ignore[arg-type]
+
+
+@router.post("/groups/{gid}/messages/{mid}/reactions", operation_id="react")
+def react(request: HttpRequest, gid: int, mid: int, payload: ReactionIn) -> dict[str, Any]:
+    user: User = request.user  # type: ignore[assignment]
+    return dict(do_react(user, gid, mid, payload.emoji, payload.on))
 
 
 @router.post("/groups/{gid}/read", operation_id="mark_read")

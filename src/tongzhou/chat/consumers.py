@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from tongzhou.accounts.wsauth import still_signed_in
 from tongzhou.chat.actions import do_send_message
+from tongzhou.chat.changes import changes_after
 from tongzhou.chat.queries import last_message_id, list_messages
 from tongzhou.errors import UserError
 from tongzhou.groups.queries import membership_of
@@ -72,6 +73,18 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
             await self.replay_until(None, recheck=False)  # membership was just checked
         else:  # no cursor: only live messages from now on
             self.last_sent_id = newest
+        try:
+            since = int(qs.get("changes_after", ["-1"])[0])
+        except ValueError:
+            since = -1
+        if since >= 0:  # edits, deletions and reactions the client missed while away
+            changed = await database_sync_to_async(changes_after)(
+                self.group_id, since, min(after, newest)
+            )
+            for seq, message in changed:
+                await self.send_json(
+                    {"type": "message.updated", "message": message, "change_seq": seq}
+                )
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
         self.closing = True
@@ -136,7 +149,7 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
         # Channels closes stale database connections (a thread hop) before every handler. The
         # fan-out handlers below reach the database only through database_sync_to_async,
         # which does that itself, so skip the hop on the hot path: once per member per message.
-        if message["type"] in ("message.new", "member.removed", "auth.changed"):
+        if message["type"] in ("message.new", "message.updated", "member.removed", "auth.changed"):
             handler = getattr(self, get_handler_name(message))
             await handler(message)
             return
@@ -159,6 +172,17 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.send_json({"type": "message.new", "message": message})
         self.last_sent_id = message["id"]
+
+    async def message_updated(self, event: dict[str, Any]) -> None:
+        if event["message"]["id"] > self.last_sent_id:
+            return  # not sent yet: it goes out as new, in its current state, when it is
+        await self.send_json(
+            {
+                "type": "message.updated",
+                "message": event["message"],
+                "change_seq": event["change_seq"],
+            }
+        )
 
     async def member_removed(self, event: dict[str, Any]) -> None:
         if event["user_id"] == self.scope["user"].pk:

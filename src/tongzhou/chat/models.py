@@ -8,6 +8,11 @@ from django.utils.translation import gettext_lazy as _
 from tongzhou.groups.models import Group
 
 
+class DeletedBy(models.TextChoices):
+    SENDER = "sender", _("Deleted by the sender")
+    MODERATOR = "moderator", _("Removed by a moderator")
+
+
 class Message(models.Model):
     class Kind(models.TextChoices):
         TEXT = "text", _("Message")
@@ -35,6 +40,10 @@ class Message(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.VISIBLE)
     created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.CharField(max_length=10, choices=DeletedBy.choices, blank=True)
+    change_seq = models.PositiveBigIntegerField(default=0)  # the group's, at the last change
 
     class Meta:
         constraints = [
@@ -42,7 +51,10 @@ class Message(models.Model):
                 fields=["sender", "client_id"], name="one_message_per_client_id"
             )
         ]
-        indexes = [models.Index(fields=["group", "id"], name="message_group_id")]
+        indexes = [
+            models.Index(fields=["group", "id"], name="message_group_id"),
+            models.Index(fields=["group", "change_seq"], name="message_group_change"),
+        ]
 
     def __str__(self) -> str:
         return f"message {self.pk} in group {self.group_id}"
@@ -97,3 +109,23 @@ class VoicePlay(models.Model):
 
     def __str__(self) -> str:
         return f"played {self.attachment_id} by {self.user_id}"
+
+
+REACTIONS = ["👍", "❤️", "🙏", "💪", "🤗", "👏", "🌸", "😢"]
+
+
+class Reaction(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reactions"
+    )
+    emoji = models.CharField(max_length=8, choices=[(e, e) for e in REACTIONS])
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user", "emoji"], name="one_reaction_each")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.emoji} on {self.message_id} by {self.user_id}"

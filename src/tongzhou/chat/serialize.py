@@ -4,7 +4,7 @@ from typing import Any, TypedDict
 
 from django.utils.translation import gettext as _
 
-from tongzhou.chat.models import Attachment, Message
+from tongzhou.chat.models import REACTIONS, Attachment, Message
 
 
 class SenderDict(TypedDict):
@@ -31,6 +31,11 @@ class AttachmentDict(TypedDict, total=False):
     played: bool  # voice only, and only in answers for one listener
 
 
+class ReactionDict(TypedDict):
+    emoji: str
+    users: list[int]  # who reacted, oldest first
+
+
 class MessageDict(TypedDict):
     id: int
     group: int
@@ -42,10 +47,15 @@ class MessageDict(TypedDict):
     status: str
     created_at: str
     attachment: AttachmentDict | None
+    edited: bool
+    deleted: str  # "", "sender" or "moderator"
+    reactions: list[ReactionDict]
 
 
 def summary(m: Message) -> str:
     """What stands for a message with no words: in a quote, a notification, a preview."""
+    if m.deleted_by:
+        return str(_("[Message deleted]"))
     attachment = attachment_of(m)
     if attachment is None:
         return ""
@@ -97,8 +107,20 @@ def message_dict(m: Message) -> MessageDict:
         "status": m.status,
         "created_at": m.created_at.isoformat(),
         "attachment": attachment_dict(attachment) if attachment is not None else None,
+        "edited": m.edited_at is not None,
+        "deleted": m.deleted_by,
+        "reactions": reactions_of(m),
     }
 
 
+def reactions_of(m: Message) -> list[ReactionDict]:
+    by_emoji: dict[str, list[int]] = {}
+    for r in sorted(m.reactions.all(), key=lambda r: r.pk):
+        by_emoji.setdefault(r.emoji, []).append(r.user_id)
+    return [{"emoji": e, "users": by_emoji[e]} for e in REACTIONS if e in by_emoji]
+
+
 def with_related(qs: Any) -> Any:
-    return qs.select_related("sender", "reply_to__sender", "reply_to__attachment", "attachment")
+    return qs.select_related(
+        "sender", "reply_to__sender", "reply_to__attachment", "attachment"
+    ).prefetch_related("reactions")

@@ -20,6 +20,9 @@ class Group(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Counts changes to existing messages (edits, deletions, reactions), so a reconnecting
+    # client can ask for every change after the last one it saw.
+    change_seq = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["name"]

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from tongzhou.accounts.actions import has_health_consent
 from tongzhou.accounts.models import Role, User
+from tongzhou.chat.models import REACTIONS
 from tongzhou.chat.queries import unread_count
 from tongzhou.errors import UserError, parse_id
 from tongzhou.groups import actions
@@ -152,6 +153,9 @@ def chat(request: HttpRequest, gid: int) -> HttpResponse:
         "lastReadId": membership.last_read_id,
         "maxChars": settings.MESSAGE_MAX_CHARS,
         "maxVoiceSeconds": settings.VOICE_MAX_SECONDS,
+        "editSeconds": settings.EDIT_WINDOW_SECONDS,
+        "canModerate": membership.can_moderate,
+        "reactions": REACTIONS,
     }
     return render(
         request,

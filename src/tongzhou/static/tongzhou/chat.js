@@ -35,6 +35,8 @@ let socket = null;
 let retryDelay = 500;
 let closedForGood = false;
 let attachment = null; // an uploaded picture waiting for Send
+let editing = null; // the message being edited, if any
+let changeSeq = 0; // the newest change (edit, deletion, reaction) we have
 
 const length = (s) => [...s].length; // characters as the server counts them (code points)
 const fmt = (s, vars) => s.replace(/%\((\w+)\)s/g, (_, k) => vars[k]);
@@ -42,16 +44,39 @@ const csrf = () => (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1]
 const newClientId = () =>
   (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`);
 
-function render(m) {
-  if (seen.has(m.id)) return null;
+function build(m) {
   const li = tpl.content.firstElementChild.cloneNode(true);
   li.dataset.id = m.id;
   li.id = `m${m.id}`;
-  if (m.sender.id === config.me) li.classList.add("mine");
+  const mine = m.sender.id === config.me;
+  if (mine) li.classList.add("mine");
   li.querySelector(".sender").textContent = m.sender.display_name;
-  li.querySelector(".text").textContent = m.text;
-  li.querySelector(".text").hidden = !m.text;
-  renderMedia(li.querySelector(".media"), m, { me: config.me, t, onOpen: openPicture });
+  const text = li.querySelector(".text");
+  if (m.deleted) { // only the fact, never what it said
+    li.classList.add("deleted");
+    text.textContent = m.deleted === "moderator" ? t.removedByModerator : t.deletedBySender;
+    for (const b of li.querySelectorAll(".foot button")) b.remove();
+  } else {
+    text.textContent = m.text;
+    text.hidden = !m.text;
+    renderMedia(li.querySelector(".media"), m, { me: config.me, t, onOpen: openPicture });
+    renderReactions(li, m);
+    li.querySelector(".reply-button").addEventListener("click", () => startReply(m));
+    li.querySelector(".react-button").addEventListener("click", (e) => togglePicker(li, m, e.currentTarget));
+    const edit = li.querySelector(".edit-button");
+    if (mine && Date.now() - new Date(m.created_at) < config.editSeconds * 1000) {
+      edit.hidden = false;
+      edit.addEventListener("click", () => startEdit(m));
+      setTimeout(() => { edit.hidden = true; }, config.editSeconds * 1000 - (Date.now() - new Date(m.created_at)));
+    }
+    const del = li.querySelector(".delete-button");
+    if (mine || config.canModerate) {
+      del.hidden = false;
+      if (!mine) del.textContent = t.remove;
+      del.addEventListener("click", () => removeMessage(m, mine));
+    }
+  }
+  li.querySelector(".edited").hidden = !m.edited || Boolean(m.deleted);
   if (m.kind === "question") {
     li.classList.add("question");
     li.querySelector(".kind-tag").hidden = false;
@@ -66,9 +91,80 @@ function render(m) {
   time.textContent = new Date(m.created_at).toLocaleString(document.documentElement.lang, {
     month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit",
   });
-  li.querySelector(".reply-button").addEventListener("click", () => startReply(m));
+  return li;
+}
+
+function render(m) {
+  if (seen.has(m.id)) return null;
+  const li = build(m);
   seen.set(m.id, li);
   return li;
+}
+
+// An edit, a deletion or a reaction: the message is redrawn where it stands.
+function update(m) {
+  const old = seen.get(m.id);
+  if (!old) return;
+  const li = build(m);
+  old.replaceWith(li);
+  seen.set(m.id, li);
+}
+
+async function call(method, url, body) {
+  const r = await fetch(url, {
+    method, credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Refusal((data.error && data.error.message) || t.sendFailed);
+  return data;
+}
+
+async function react(m, emoji, on) {
+  try { update(await call("POST", `${api}/messages/${m.id}/reactions`, { emoji, on })); }
+  catch (err) { showError(reason(err, t.sendFailed)); }
+}
+
+function renderReactions(li, m) {
+  const box = li.querySelector(".reactions");
+  for (const r of m.reactions || []) {
+    const on = r.users.includes(config.me);
+    const chip = document.createElement("button");
+    chip.type = "button";
+    chip.className = "chip";
+    chip.setAttribute("aria-pressed", String(on));
+    chip.setAttribute("aria-label", fmt(t.reactionLabel, { emoji: r.emoji, n: r.users.length }));
+    chip.textContent = `${r.emoji} ${r.users.length}`;
+    chip.addEventListener("click", () => react(m, r.emoji, !on));
+    box.append(chip);
+  }
+}
+
+function togglePicker(li, m, button) {
+  const picker = li.querySelector(".picker");
+  if (!picker.hidden) { picker.hidden = true; button.setAttribute("aria-expanded", "false"); return; }
+  picker.replaceChildren(...config.reactions.map((emoji) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "pick";
+    b.textContent = emoji;
+    b.setAttribute("aria-label", fmt(t.reactWith, { emoji }));
+    b.addEventListener("click", () => {
+      const mine = (m.reactions || []).some((r) => r.emoji === emoji && r.users.includes(config.me));
+      react(m, emoji, !mine);
+    });
+    return b;
+  }));
+  picker.hidden = false;
+  button.setAttribute("aria-expanded", "true");
+  picker.firstElementChild.focus();
+}
+
+async function removeMessage(m, mine) {
+  if (!window.confirm(mine ? t.confirmDelete : t.confirmRemove)) return;
+  try { update(await call("DELETE", `${api}/messages/${m.id}`)); }
+  catch (err) { showError(reason(err, t.sendFailed)); }
 }
 
 const isUnread = (m) => m.id > config.lastReadId && m.sender.id !== config.me;
@@ -122,11 +218,13 @@ document.addEventListener("visibilitychange", () => { if (!document.hidden) sche
 async function loadPage(params) {
   const r = await fetch(`${api}/messages?${new URLSearchParams(params)}`, { credentials: "same-origin" });
   if (!r.ok) throw new Error(String(r.status));
-  return (await r.json()).messages;
+  return r.json();
 }
 
 async function loadInitial() {
-  const page = await loadPage({ limit: 50 });
+  const answer = await loadPage({ limit: 50 });
+  const page = answer.messages;
+  changeSeq = answer.change_seq; // read before the page: later changes come over the socket
   page.forEach(insert);
   if (page.length) streamId = page[page.length - 1].id;
   olderButton.hidden = page.length < 50;
@@ -138,7 +236,7 @@ async function loadInitial() {
 async function loadOlder() {
   if (oldestId === null) return;
   const before = log.scrollHeight;
-  const page = await loadPage({ before: oldestId, limit: 50 });
+  const page = (await loadPage({ before: oldestId, limit: 50 })).messages;
   const first = list.firstElementChild;
   let firstUnread = null;
   for (const m of page) { // oldest first: each goes just above the previous top
@@ -161,10 +259,14 @@ function setConn(state, text) {
 
 function connect() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
-  socket = new WebSocket(`${proto}://${location.host}/ws/groups/${config.groupId}/?after=${streamId}`);
+  socket = new WebSocket(`${proto}://${location.host}/ws/groups/${config.groupId}/?after=${streamId}&changes_after=${changeSeq}`);
   socket.addEventListener("open", () => { retryDelay = 500; setConn("live", t.live); });
   socket.addEventListener("message", (ev) => {
     const data = JSON.parse(ev.data);
+    if (data.type === "message.updated") {
+      update(data.message);
+      changeSeq = Math.max(changeSeq, data.change_seq);
+    }
     if (data.type === "message.new") {
       insert(data.message);
       streamId = Math.max(streamId, data.message.id);
@@ -187,14 +289,27 @@ function connect() {
 
 const summary = (m) => m.text || (m.attachment ? (m.attachment.kind === "voice" ? t.voiceMessage : t.picture) : "");
 
+function startEdit(m) {
+  editing = m;
+  replyTo = null;
+  replying.hidden = false;
+  document.getElementById("replying-text").textContent = t.editing;
+  textarea.value = m.text;
+  textarea.focus();
+}
+
 function startReply(m) {
+  editing = null;
   replyTo = m.id;
   replying.hidden = false;
   document.getElementById("replying-text").textContent =
     `${fmt(t.replyingTo, { name: m.sender.display_name })}: ${summary(m).slice(0, 60)}`;
   textarea.focus();
 }
-document.getElementById("reply-cancel").addEventListener("click", () => { replyTo = null; replying.hidden = true; });
+document.getElementById("reply-cancel").addEventListener("click", () => {
+  if (editing) textarea.value = "";
+  replyTo = null; editing = null; replying.hidden = true;
+});
 
 function showError(msg) { errorBox.textContent = msg; errorBox.hidden = false; }
 
@@ -211,13 +326,7 @@ textarea.addEventListener("keydown", (e) => {
 const reason = (err, fallback) => (err instanceof Refusal && err.message) || fallback;
 
 async function postMessage(body) {
-  const r = await fetch(`${api}/messages`, {
-    method: "POST", credentials: "same-origin",
-    headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
-    body: JSON.stringify(body),
-  });
-  const data = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Refusal((data.error && data.error.message) || t.sendFailed);
+  const data = await call("POST", `${api}/messages`, body);
   insert(data);
   return data;
 }
@@ -258,6 +367,13 @@ form.addEventListener("submit", async (e) => {
   const text = textarea.value;
   if (!text.trim() && !attachment) { showError(t.empty); return; }
   if (length(text.trim()) > config.maxChars) { showError(fmt(t.tooLong, { n: length(text.trim()), max: config.maxChars })); return; }
+  if (editing) {
+    try {
+      update(await call("PATCH", `${api}/messages/${editing.id}`, { text }));
+      textarea.value = ""; editing = null; replying.hidden = true; errorBox.hidden = true;
+    } catch (err) { showError(reason(err, t.sendFailed)); }
+    return;
+  }
   pendingClientId = pendingClientId || newClientId();
   sending = true;
   sendButton.disabled = true;

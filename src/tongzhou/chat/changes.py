@@ -1,0 +1,138 @@
+"""Changes to a sent message: edit (briefly), delete, react. Each one bumps the group's change
+counter and is published as `message.updated`, so open sockets update in place and a
+reconnecting client asks for every change after the last it saw (`changes_after=`)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tongzhou.accounts.models import User
+from tongzhou.chat.actions import check_send_message
+from tongzhou.chat.models import REACTIONS, Attachment, DeletedBy, Message, Reaction
+from tongzhou.chat.serialize import MessageDict, attachment_of, message_dict
+from tongzhou.errors import UserError
+from tongzhou.groups.models import Group, Membership
+from tongzhou.groups.queries import access_group, not_found
+from tongzhou.realtime import send_event_on_commit
+
+log = logging.getLogger(__name__)
+
+
+def _locked_message(membership: Membership, message_id: int) -> Message:
+    # The group row first, as sends do: changes and sends are ordered the same way.
+    Group.objects.select_for_update().only("pk").get(pk=membership.group_id)
+    message = Message.objects.filter(
+        pk=message_id, group_id=membership.group_id, status=Message.Status.VISIBLE
+    ).first()
+    if message is None:
+        raise not_found()
+    return message
+
+
+def _publish_change(message: Message, fields: list[str]) -> MessageDict:
+    Group.objects.filter(pk=message.group_id).update(change_seq=F("change_seq") + 1)
+    seq = Group.objects.values_list("change_seq", flat=True).get(pk=message.group_id)
+    message.change_seq = seq
+    message.save(update_fields=[*fields, "change_seq"])
+    data = message_dict(message)
+    send_event_on_commit(
+        message.group_id, {"type": "message.updated", "message": data, "change_seq": seq}
+    )
+    return data
+
+
+def _not_deleted(message: Message) -> None:
+    if message.deleted_by:
+        raise UserError("message_deleted", _("This message was deleted."), 409)
+
+
+def do_edit_message(user: User, group_id: int, message_id: int, text: str) -> MessageDict:
+    membership = access_group(user, group_id)
+    with transaction.atomic():
+        message = _locked_message(membership, message_id)
+        if message.sender_id != user.pk:
+            raise UserError("not_allowed", _("You can only edit your own messages."), 403)
+        _not_deleted(message)
+        window = timedelta(seconds=settings.EDIT_WINDOW_SECONDS)
+        if timezone.now() - message.created_at > window:
+            raise UserError(
+                "edit_window_passed",
+                _("A message can be edited for %(minutes)d minutes after sending.")
+                % {"minutes": settings.EDIT_WINDOW_SECONDS // 60},
+                409,
+            )
+        message.text = check_send_message(
+            membership,
+            message.client_id,
+            text,
+            message.kind,
+            None,
+            has_attachment=attachment_of(message) is not None,
+        )
+        message.edited_at = timezone.now()
+        return _publish_change(message, ["text", "edited_at"])
+
+
+def do_delete_message(user: User, group_id: int, message_id: int) -> MessageDict:
+    """The sender deletes their own message; a leader or moderator removes anyone's. Others
+    then see only that it was deleted, and by whom (the sender, or a moderator)."""
+    membership = access_group(user, group_id)
+    with transaction.atomic():
+        message = _locked_message(membership, message_id)
+        if message.sender_id == user.pk:
+            by = DeletedBy.SENDER
+        elif membership.can_moderate:
+            by = DeletedBy.MODERATOR
+        else:
+            raise UserError("not_allowed", _("You can only delete your own messages."), 403)
+        _not_deleted(message)
+        message.text = ""
+        message.deleted_at = timezone.now()
+        message.deleted_by = by
+        Attachment.objects.filter(message=message).delete()  # the files go after commit
+        Reaction.objects.filter(message=message).delete()
+        data = _publish_change(message, ["text", "deleted_at", "deleted_by"])
+    log.info("message %s deleted by %s (%s)", message_id, user.pk, by)
+    return data
+
+
+def do_react(user: User, group_id: int, message_id: int, emoji: str, on: bool) -> MessageDict:
+    membership = access_group(user, group_id)
+    if emoji not in REACTIONS:
+        raise UserError(
+            "invalid_reaction", _("Choose one of: %(list)s") % {"list": " ".join(REACTIONS)}
+        )
+    with transaction.atomic():
+        message = _locked_message(membership, message_id)
+        _not_deleted(message)
+        mine = Reaction.objects.filter(message=message, user=user, emoji=emoji)
+        if on == mine.exists():
+            return message_dict(message)  # already so: nothing changes, nothing is sent
+        if on:
+            Reaction.objects.create(message=message, user=user, emoji=emoji)
+        else:
+            mine.delete()
+        return _publish_change(message, [])
+
+
+def changes_after(group_id: int, seq: int, upto_id: int) -> list[tuple[int, MessageDict]]:
+    """Messages (up to `upto_id`) changed after the client's last seen change, oldest change
+    first."""
+    from tongzhou.chat.serialize import with_related
+
+    rows = with_related(
+        Message.objects.filter(
+            group_id=group_id,
+            change_seq__gt=seq,
+            id__lte=upto_id,
+            status=Message.Status.VISIBLE,
+        )
+    ).order_by("change_seq")[:500]
+    return [(m.change_seq, message_dict(m)) for m in rows]
