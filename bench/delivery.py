@@ -340,8 +340,9 @@ def wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 60) 
     raise RuntimeError("server did not answer in time")
 
 
-async def run_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
-    work = Path(tempfile.mkdtemp(prefix=f"tz-delivery-{n}-"))
+def prepare(n: int, prefix: str) -> tuple[Path, dict[str, str], dict[str, Any]]:
+    """A fresh, migrated data directory with a group of N members (delivery_setup.py)."""
+    work = Path(tempfile.mkdtemp(prefix=f"{prefix}-{n}-"))
     env = {
         **os.environ,
         "TONGZHOU_DATA_DIR": str(work / "data"),
@@ -351,7 +352,6 @@ async def run_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
     }
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
-    t_setup = time.perf_counter()
     subprocess.run([*tongzhou_cmd(), "migrate"], env=env, check=True, capture_output=True)
     out = subprocess.run(
         [sys.executable, str(HERE / "delivery_setup.py"), str(n)],
@@ -360,7 +360,12 @@ async def run_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
         capture_output=True,
         text=True,
     ).stdout
-    setup = json.loads(out.strip().splitlines()[-1])
+    return work, env, json.loads(out.strip().splitlines()[-1])
+
+
+async def run_size(n: int, args: argparse.Namespace) -> dict[str, Any]:
+    t_setup = time.perf_counter()
+    work, env, setup = prepare(n, "tz-delivery")
     setup_s = time.perf_counter() - t_setup
 
     port = free_port()

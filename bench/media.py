@@ -138,24 +138,7 @@ class PictureSender(delivery.Sender):
 
 
 async def race(args: argparse.Namespace) -> dict[str, Any]:
-    work = Path(tempfile.mkdtemp(prefix="tz-media-delivery-"))
-    env = {
-        **os.environ,
-        "TONGZHOU_DATA_DIR": str(work / "data"),
-        "TONGZHOU_LOG_LEVEL": "WARNING",
-        "DJANGO_SETTINGS_MODULE": "tongzhou.settings",
-    }
-    env.pop("DATABASE_URL", None)
-    env.pop("REDIS_URL", None)
-    subprocess.run([*delivery.tongzhou_cmd(), "migrate"], env=env, check=True, capture_output=True)
-    out = subprocess.run(
-        [sys.executable, str(HERE / "delivery_setup.py"), str(args.members)],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    setup = json.loads(out.strip().splitlines()[-1])
+    work, env, setup = delivery.prepare(args.members, "tz-media-delivery")
     port = delivery.free_port()
     base = f"http://127.0.0.1:{port}"
     with (work / "server.log").open("wb") as log:

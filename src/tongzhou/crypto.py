@@ -49,13 +49,7 @@ def encrypt(plain: str) -> str:
 def decrypt(stored: str) -> str:
     if not stored.startswith(PREFIX):
         return stored  # written before encryption existed; the migration re-saves these
-    try:
-        return fernet().decrypt(stored[len(PREFIX) :].encode()).decode()
-    except InvalidToken as e:
-        # Refuse rather than show nothing: a missing key must be noticed, not hide data.
-        raise ImproperlyConfigured(
-            "Health data cannot be decrypted: TONGZHOU_DATA_KEYS lacks the key it was written with."
-        ) from e
+    return decrypt_bytes(stored[len(PREFIX) :].encode(), "Health data").decode()
 
 
 def encrypt_bytes(plain: bytes) -> bytes:
@@ -63,12 +57,13 @@ def encrypt_bytes(plain: bytes) -> bytes:
     return fernet().encrypt(plain)
 
 
-def decrypt_bytes(stored: bytes) -> bytes:
+def decrypt_bytes(stored: bytes, what: str = "A media file") -> bytes:
     try:
         return fernet().decrypt(stored)
     except InvalidToken as e:
+        # Refuse rather than show nothing: a missing key must be noticed, not hide data.
         raise ImproperlyConfigured(
-            "A media file cannot be decrypted: TONGZHOU_DATA_KEYS lacks the key it was written with."
+            f"{what} cannot be decrypted: TONGZHOU_DATA_KEYS lacks the key it was written with."
         ) from e
 
 

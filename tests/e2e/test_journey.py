@@ -133,7 +133,7 @@ def test_newcomer_joins_and_chats_live_with_the_leader(
     newcomer.get_by_role("button", name=t["send"], exact=True).click()
     expect(lp.locator(".message .text", has_text=t["hello"])).to_be_visible()
     expect(lp.locator(".unread-marker")).to_have_text(t["unread"])
-    lp.locator(".message", has_text=t["hello"]).get_by_role("button").click()
+    lp.locator(".message", has_text=t["hello"]).locator(".reply-button").click()
     lp.get_by_role("textbox", name=t["message"], exact=True).fill(t["reply"])
     lp.get_by_role("button", name=t["send"], exact=True).click()
     reply = newcomer.locator(".message", has_text=t["reply"])

@@ -12,6 +12,8 @@ export function duration(ms) {
 
 // One <audio> plays at a time, like a phone's voice messages.
 let playing = null;
+// Live events (a new reaction, say) do not say whether you played a recording; remember it.
+const played = new Set();
 
 function voiceElement(m, { me, t }) {
   const a = m.attachment;
@@ -30,7 +32,8 @@ function voiceElement(m, { me, t }) {
   time.className = "voice-time";
   time.textContent = duration(a.duration_ms);
   button.append(icon, time);
-  const unplayed = m.sender.id !== me && !a.played;
+  if (a.played) played.add(a.id);
+  const unplayed = m.sender.id !== me && !played.has(a.id);
   if (unplayed) {
     const dot = document.createElement("span");
     dot.className = "unplayed";
@@ -60,6 +63,7 @@ function voiceElement(m, { me, t }) {
     wrap.classList.add("playing");
     try { await audio.play(); } catch (e) { reset(); return; }
     const dot = wrap.querySelector(".unplayed");
+    played.add(a.id);
     if (dot) {
       dot.remove();
       fetch(`/api/v1/attachments/${a.id}/played`, {
