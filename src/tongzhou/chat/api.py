@@ -13,7 +13,6 @@ from tongzhou.chat.changes import do_delete_message, do_edit_message, do_react
 from tongzhou.chat.queries import list_messages
 from tongzhou.chat.serialize import attachment_dict
 from tongzhou.errors import UserError
-from tongzhou.groups.models import Group
 from tongzhou.groups.queries import access_group
 
 router = Router(tags=["chat"])
@@ -65,10 +64,10 @@ def get_messages(
     limit: int = 50,
 ) -> dict[str, Any]:
     membership = access_group(request.user, gid)
-    # Read before the page, so a change made meanwhile is sent again rather than missed.
-    seq = Group.objects.values_list("change_seq", flat=True).get(pk=gid)
     return {
-        "change_seq": seq,
+        # Read (with the membership) before the page: a change made meanwhile is sent again
+        # over the socket rather than missed.
+        "change_seq": membership.group.change_seq,
         "messages": list_messages(
             membership.group_id,
             after=after,

@@ -24,6 +24,8 @@ from tongzhou.realtime import send_event_on_commit
 
 log = logging.getLogger(__name__)
 
+CHANGES_PAGE = 200
+
 
 def _locked_message(membership: Membership, message_id: int) -> Message:
     # The group row first, as sends do: changes and sends are ordered the same way.
@@ -134,5 +136,5 @@ def changes_after(group_id: int, seq: int, upto_id: int) -> list[tuple[int, Mess
             id__lte=upto_id,
             status=Message.Status.VISIBLE,
         )
-    ).order_by("change_seq")[:500]
+    ).order_by("change_seq")[:CHANGES_PAGE]
     return [(m.change_seq, message_dict(m)) for m in rows]

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from tongzhou.accounts.wsauth import still_signed_in
 from tongzhou.chat.actions import do_send_message
-from tongzhou.chat.changes import changes_after
+from tongzhou.chat.changes import CHANGES_PAGE, changes_after
 from tongzhou.chat.queries import last_message_id, list_messages
 from tongzhou.errors import UserError
 from tongzhou.groups.queries import membership_of
@@ -77,7 +77,7 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
             since = int(qs.get("changes_after", ["-1"])[0])
         except ValueError:
             since = -1
-        if since >= 0:  # edits, deletions and reactions the client missed while away
+        while since >= 0:  # edits, deletions and reactions the client missed while away
             changed = await database_sync_to_async(changes_after)(
                 self.group_id, since, min(after, newest)
             )
@@ -85,6 +85,9 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json(
                     {"type": "message.updated", "message": message, "change_seq": seq}
                 )
+                since = seq
+            if len(changed) < CHANGES_PAGE:
+                break
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
         self.closing = True
