@@ -565,19 +565,24 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, runtime_s: f
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, section: str, notes: str) -> None:
-    section = section.replace("NOTES_PLACEHOLDER", notes.strip() if notes else "").replace(
-        "\n\n\n", "\n\n"
-    )
+def replace_section(path: Path, section: str, start: str, end: str) -> None:
+    """Put `section` between its markers in the shared performance page (or append it)."""
     text = path.read_text() if path.exists() else DOC_HEADER
-    if START_MARK in text and END_MARK in text:
-        before, rest = text.split(START_MARK, 1)
-        _old, after = rest.split(END_MARK, 1)
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        _old, after = rest.split(end, 1)
         text = before + section.rstrip("\n") + after
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+
+
+def write_section(path: Path, section: str, notes: str) -> None:
+    section = section.replace("NOTES_PLACEHOLDER", notes.strip() if notes else "").replace(
+        "\n\n\n", "\n\n"
+    )
+    replace_section(path, section, START_MARK, END_MARK)
 
 
 def old_notes(path: Path) -> str:

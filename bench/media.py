@@ -239,22 +239,11 @@ def render(
         "",
         f"A picture message reached members in {f(ratio)}× the time of a text message (p50), "
         "the difference being the upload request (which includes the processing measured "
-        "above); once sent, a picture message is the same size on the socket as a text one (the members' phones fetch the thumbnail "
-        "separately).",
+        "above); once sent, a picture message is the same size on the socket as a text one "
+        "(the members' phones fetch the thumbnail separately).",
         END_MARK,
     ]
     return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, section: str) -> None:
-    text = path.read_text() if path.exists() else delivery.DOC_HEADER
-    if START_MARK in text and END_MARK in text:
-        before, rest = text.split(START_MARK, 1)
-        _old, after = rest.split(END_MARK, 1)
-        text = before + section.rstrip("\n") + after
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
 
 
 def main() -> int:
@@ -277,7 +266,12 @@ def main() -> int:
         r = deliv[key]
         print(key, f"p50 {r['p50_ms']:.1f} ms p99 {r['p99_ms']:.1f} ms missing {r['missing']}")
     if args.out != "-":
-        write_section(Path(args.out), render(proc, deliv, args, time.perf_counter() - t0))
+        delivery.replace_section(
+            Path(args.out),
+            render(proc, deliv, args, time.perf_counter() - t0),
+            START_MARK,
+            END_MARK,
+        )
         print(f"wrote {args.out}")
     return 0
 
