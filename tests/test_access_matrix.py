@@ -196,6 +196,27 @@ API_CASES: list[tuple[str, str, str, Any, dict[str, int]]] = [
         {"emoji": "🙏"},
         expect(MEMBERS, 200),
     ),
+    (
+        "pin_message",
+        "post",
+        "/api/v1/groups/{gid}/messages/{mid}/pin",
+        {"on": True},
+        expect(MODS, 200),
+    ),
+    ("list_pins", "get", "/api/v1/groups/{gid}/pins", None, expect(MEMBERS, 200)),
+    # Notifications and email settings are each person's own: nobody reaches another's.
+    ("list_notifications", "get", "/api/v1/notifications", None, everyone(200)),
+    ("mark_notifications_read", "post", "/api/v1/notifications/read", {"ids": None}, everyone(200)),
+    ("get_email_settings", "get", "/api/v1/me/email-settings", None, everyone(200)),
+    (
+        "update_email_settings",
+        "patch",
+        "/api/v1/me/email-settings",
+        {"email": "someone@example.org", "digest": "daily"},
+        everyone(200),
+    ),
+    # A code nobody was sent is refused for everyone alike.
+    ("confirm_email", "post", "/api/v1/me/email-settings/confirm", {"code": "x"}, everyone(400)),
     # {vid}: a voice message the leader sent in the group.
     ("mark_played", "post", "/api/v1/attachments/{vid}/played", None, expect(MEMBERS, 200)),
     ("list_sessions", "get", "/api/v1/me/sessions", None, everyone(200)),
@@ -237,6 +258,24 @@ def sent_attachment(world: World, kind: str) -> Attachment:
     return attachment
 
 
+def link_preview_with_picture(world: World) -> int:
+    """A message of the leader's whose link card (as the worker makes it) has a picture."""
+    from tongzhou import storage
+    from tongzhou.chat.media import process_image
+    from tongzhou.chat.models import LinkPreview
+
+    leader = world.users["leader"]
+    sent = do_send_message(leader, world.group.pk, client_id="link", text="https://example.org/a")  # type: ignore[arg-type]
+    picture = process_image(samples.jpeg_with_gps())
+    LinkPreview.objects.filter(message_id=sent[0]["id"]).update(
+        status=LinkPreview.Status.READY,
+        title="A page",
+        image=storage.save(picture.thumb or picture.data),
+        image_mime=picture.thumb_mime or picture.mime,
+    )
+    return int(sent[0]["id"])
+
+
 def fill(path: str, world: World) -> str:
     group = world.group
     leader = world.users["leader"]
@@ -264,8 +303,10 @@ def fill(path: str, world: World) -> str:
         if "{mid}" in path
         else 0
     )
+    lid = link_preview_with_picture(world) if "{lid}" in path else 0
     return path.format(
         mid=mid,
+        lid=lid,
         vid=vid,
         pid=pid,
         sid=sid,
@@ -371,6 +412,9 @@ PAGE_CASES: list[tuple[str, str, dict[str, int]]] = [
     ("members", "/groups/{gid}/members/", expect(MEMBERS, 200)),
     ("settings", "/groups/{gid}/settings/", expect({"leader"}, 200)),
     ("invite", "/groups/invite/{token}/", everyone(200)),
+    ("notifications", "/notifications/", everyone(200)),
+    ("email_settings", "/notifications/settings/", everyone(200)),
+    ("confirm_email", "/notifications/confirm/not-a-code/", everyone(200)),
 ]
 
 
@@ -475,6 +519,7 @@ MEDIA_CASES = [
     ("picture", "/media/{pid}/"),
     ("thumbnail", "/media/{pid}/thumb"),
     ("voice", "/media/{vid}/"),
+    ("link_picture", "/media/link/{lid}"),
 ]
 
 

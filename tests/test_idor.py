@@ -37,7 +37,9 @@ def snapshot(world: World) -> Any:
         sorted(JoinQuestion.objects.filter(group=g).values_list("id", "text")),
         sorted(Invite.objects.filter(group=g).values_list("id", "revoked")),
         sorted(VoicePlay.objects.values_list("attachment_id", "user_id")),
-        sorted(Message.objects.filter(group=g).values_list("id", "text", "deleted_by")),
+        sorted(
+            Message.objects.filter(group=g).values_list("id", "text", "deleted_by", "pinned_at")
+        ),
         Reaction.objects.count(),
     )
 
@@ -54,6 +56,7 @@ def test_the_sweep_covers_every_endpoint_with_an_object_id() -> None:
         "edit_message",
         "delete_message",
         "react",
+        "pin_message",
     }
 
 

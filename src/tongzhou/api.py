@@ -137,10 +137,12 @@ def _mount() -> None:
     from tongzhou.accounts.api import router as accounts_router
     from tongzhou.chat.api import router as chat_router
     from tongzhou.groups.api import router as groups_router
+    from tongzhou.notify.api import router as notify_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", groups_router)
     api.add_router("/", chat_router)
+    api.add_router("/", notify_router)
 
 
 _mount()

@@ -1,4 +1,4 @@
-"""The `tongzhou` command: demo, migrate, serve, manage."""
+"""The `tongzhou` command: demo, migrate, serve, worker, manage."""
 
 from __future__ import annotations
 
@@ -24,6 +24,12 @@ def _migrate(verbosity: int = 0) -> None:
 
 def _serve(host: str, port: int) -> None:
     import uvicorn
+    from django.conf import settings
+
+    if settings.WORKER == "inside":
+        from tongzhou.tasks import start_inside_worker
+
+        start_inside_worker()
 
     uvicorn.run(
         "tongzhou.asgi:application",
@@ -33,6 +39,23 @@ def _serve(host: str, port: int) -> None:
         ws_max_size=64 * 1024,  # the same limit the chat consumer enforces
         log_level=os.environ.get("TONGZHOU_LOG_LEVEL", "info").lower(),
     )
+
+
+def _work(*, once: bool) -> None:
+    import signal
+    import threading
+
+    from tongzhou import tasks
+
+    if once:
+        tasks.run_periodic()
+        tasks.run_pending()
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())  # finish the task at hand, then stop
+    print("Tongzhou worker running; Ctrl+C to stop.", flush=True)
+    tasks.work(stop)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--host", default="127.0.0.1")
         p.add_argument("--port", type=int, default=8000)
     sub.add_parser("migrate", help="apply database migrations")
+    worker = sub.add_parser("worker", help="run background tasks (scale-out mode)")
+    worker.add_argument("--once", action="store_true", help="run what is due, then exit")
     manage = sub.add_parser("manage", help="any Django management command")
     manage.add_argument("args", nargs=argparse.REMAINDER)
     ns = parser.parse_args(argv)
@@ -71,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {username:<12} {what}")
         print("\nPress Ctrl+C to stop.\n", flush=True)
         _serve(ns.host, ns.port)
+        return 0
+    if ns.command == "worker":
+        _work(once=ns.once)
         return 0
     if ns.command == "serve":
         _serve(ns.host, ns.port)

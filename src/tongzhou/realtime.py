@@ -40,6 +40,10 @@ def publish(group_id: int, event: dict[str, Any]) -> None:
     _publish(group_channel(group_id), event)
 
 
+def publish_to_user(user_id: int, event: dict[str, Any]) -> None:
+    _publish(user_channel(user_id), event)
+
+
 def send_event_on_commit(group_id: int, event: dict[str, Any]) -> None:
     transaction.on_commit(lambda: publish(group_id, event))
 

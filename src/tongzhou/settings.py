@@ -11,6 +11,14 @@ TONGZHOU_REQUIRE_2FA_FOR_STAFF  1: leaders and moderators must use two-step sign
 TONGZHOU_DATA_KEYS  comma-separated Fernet keys for health data at rest; the first encrypts,
                     all decrypt (key rotation). Required in production; in development a key
                     is derived from SECRET_KEY.
+TONGZHOU_WORKER     inside (default): background tasks run in a thread of each server process;
+                    external: only `tongzhou worker` runs them (scale-out)
+TONGZHOU_LINK_PREVIEWS          0 turns link previews off (default on)
+TONGZHOU_LINK_PREVIEW_ALLOW_HOST  one host:port previews may fetch although it is private
+                    (a test server); never set it in production
+EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, EMAIL_USE_SSL,
+DEFAULT_FROM_EMAIL  SMTP for the optional e-mail digest; without EMAIL_HOST no mail is sent
+TONGZHOU_SITE_URL   the address members open (links in e-mails), e.g. https://tz.example.org
 """
 
 from __future__ import annotations
@@ -67,9 +75,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "django_tasks",
+    "django_tasks_db",
     "tongzhou.accounts",
     "tongzhou.groups",
     "tongzhou.chat",
+    "tongzhou.notify",
 ]
 
 MIDDLEWARE = [
@@ -142,6 +153,23 @@ else:
         "default": {"BACKEND": "tongzhou.layers.LocalChannelLayer", "CONFIG": {"capacity": 5000}}
     }
 
+# Slow side effects (link previews, e-mail) are tasks in a database queue: they survive a
+# restart, and the queue needs no other service.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+WORKER = os.environ.get("TONGZHOU_WORKER", "inside")
+if WORKER not in ("inside", "external"):
+    raise ImproperlyConfigured("TONGZHOU_WORKER must be 'inside' or 'external'")
+
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "0") == "1"
+EMAIL_USE_SSL = os.environ.get("EMAIL_USE_SSL", "0") == "1"
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "tongzhou@localhost")
+SITE_URL = os.environ.get("TONGZHOU_SITE_URL", "http://localhost:8000").rstrip("/")
+
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -200,6 +228,12 @@ VOICE_MAX_BYTES = 4_000_000  # 60 s of AAC at 128 kbit/s is about 1 MB
 VOICE_MAX_SECONDS = 60
 UPLOADS_PER_HOUR = 120  # per member
 EDIT_WINDOW_SECONDS = 120
+LINK_PREVIEWS = os.environ.get("TONGZHOU_LINK_PREVIEWS", "1") == "1"
+LINK_PREVIEW_ALLOW_HOST = os.environ.get("TONGZHOU_LINK_PREVIEW_ALLOW_HOST", "")
+LINK_PREVIEW_TIMEOUT = 8.0  # seconds for one whole fetch, redirects included
+LINK_PREVIEW_MAX_PAGE_BYTES = 1_000_000  # the page head is all a card needs
+LINK_PREVIEW_MAX_IMAGE_BYTES = 5_000_000
+LINK_PREVIEW_MAX_REDIRECTS = 3
 # Uploads are read whole (and checked) in memory; larger request bodies are refused early.
 FILE_UPLOAD_MAX_MEMORY_SIZE = IMAGE_MAX_BYTES + 1_000_000
 
@@ -212,5 +246,10 @@ LOGGING = {
         "handlers": ["console"],
         "level": os.environ.get("TONGZHOU_LOG_LEVEL", "INFO").upper(),
     },
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The worker loop would log every poll; failures still show.
+        "django_tasks_db": {"level": "WARNING"},
+        "django_tasks": {"level": "WARNING"},
+    },
 }

@@ -8,9 +8,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("tongzhou.accounts.urls")),
     path("groups/", include("tongzhou.groups.urls")),
+    path("notifications/", include("tongzhou.notify.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     # Media is served by Django, never by the web server directly: every fetch is checked.
     path("media/<int:aid>/", chat_views.media_file, name="media"),
     path("media/<int:aid>/thumb", chat_views.media_file, {"variant": "thumb"}, name="media_thumb"),
+    path("media/link/<int:mid>", chat_views.link_image, name="media_link"),
 ]

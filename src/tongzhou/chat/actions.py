@@ -10,12 +10,15 @@ from django.utils.translation import gettext as _
 
 from tongzhou.accounts.models import User
 from tongzhou.chat.attachments import attachable
+from tongzhou.chat.mentions import find_mentions, save_mentions
 from tongzhou.chat.models import Message
+from tongzhou.chat.previews import start_preview
 from tongzhou.chat.queries import last_message_id
 from tongzhou.chat.serialize import MessageDict, message_dict
 from tongzhou.errors import UserError, parse_id
 from tongzhou.groups.models import Group, Membership
 from tongzhou.groups.queries import access_group
+from tongzhou.notify.actions import mark_read_upto, notify_message
 from tongzhou.realtime import send_event_on_commit
 from tongzhou.text import clean
 
@@ -111,6 +114,8 @@ def do_send_message(
             if upload is not None:
                 upload.message = message
                 upload.save(update_fields=["message"])
+            notify_message(message, save_mentions(message, find_mentions(group_id, text)))
+            start_preview(message)
             data = message_dict(message)
             send_event_on_commit(
                 group_id, {"type": "message.new", "message": data, "prev_id": prev_id}
@@ -129,5 +134,6 @@ def do_mark_read(membership: Membership, last_read_id: int) -> int:
     newest = last_message_id(membership.group_id)
     target = min(max(int(last_read_id), 0), newest)
     Membership.objects.filter(pk=membership.pk, last_read_id__lt=target).update(last_read_id=target)
+    mark_read_upto(membership.user_id, membership.group_id, target)
     membership.refresh_from_db(fields=["last_read_id"])
     return membership.last_read_id

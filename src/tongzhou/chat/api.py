@@ -1,17 +1,25 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from tongzhou.accounts.models import User
 from tongzhou.chat.actions import do_mark_read, do_send_message
 from tongzhou.chat.attachments import check_upload_size, do_mark_played, do_upload
-from tongzhou.chat.changes import do_delete_message, do_edit_message, do_react
-from tongzhou.chat.queries import list_messages
-from tongzhou.chat.serialize import attachment_dict
+from tongzhou.chat.changes import (
+    do_delete_message,
+    do_edit_message,
+    do_pin,
+    do_react,
+    pinned_messages,
+)
+from tongzhou.chat.queries import first_message_at, last_visible_id, list_messages
+from tongzhou.chat.serialize import attachment_dict, message_dict, with_related
 from tongzhou.errors import UserError
 from tongzhou.groups.queries import access_group
 
@@ -32,6 +40,10 @@ class EditIn(Schema):
 
 class ReactionIn(Schema):
     emoji: str
+    on: bool = True
+
+
+class PinIn(Schema):
     on: bool = True
 
 
@@ -62,20 +74,34 @@ def get_messages(
     after: int | None = None,
     before: int | None = None,
     limit: int = 50,
+    around: int | None = None,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
+    """In id order: the newest page; or after/before an id; or around a message (`around`,
+    a permalink) or the first message at or after a moment (`at`, jump to a date). The
+    last two also answer `anchor` (the message to show) and `newest_id`."""
     membership = access_group(request.user, gid)
-    return {
+    answer: dict[str, Any] = {
         # Read (with the membership) before the page: a change made meanwhile is sent again
         # over the socket rather than missed.
         "change_seq": membership.group.change_seq,
-        "messages": list_messages(
-            membership.group_id,
-            after=after,
-            before=before,
-            limit=limit,
-            viewer_id=membership.user_id,
-        ),
     }
+    if at is not None:
+        if timezone.is_naive(at):
+            at = timezone.make_aware(at)
+        around = first_message_at(membership.group_id, at)
+    if around is not None:
+        answer["anchor"] = around
+        answer["newest_id"] = last_visible_id(membership.group_id)
+    answer["messages"] = list_messages(
+        membership.group_id,
+        after=after,
+        before=before,
+        limit=limit,
+        around=around,
+        viewer_id=membership.user_id,
+    )
+    return answer
 
 
 @router.patch("/groups/{gid}/messages/{mid}", operation_id="edit_message")
@@ -92,6 +118,20 @@ def delete_message(request: HttpRequest, gid: int, mid: int) -> dict[str, Any]:
 def react(request: HttpRequest, gid: int, mid: int, payload: ReactionIn) -> dict[str, Any]:
     user: User = request.user  # type: ignore[assignment]
     return dict(do_react(user, gid, mid, payload.emoji, payload.on))
+
+
+@router.post("/groups/{gid}/messages/{mid}/pin", operation_id="pin_message")
+def pin(request: HttpRequest, gid: int, mid: int, payload: PinIn) -> dict[str, Any]:
+    """Leaders and moderators pin (or, with on=false, unpin) a message for everyone."""
+    user: User = request.user  # type: ignore[assignment]
+    return dict(do_pin(user, gid, mid, payload.on))
+
+
+@router.get("/groups/{gid}/pins", operation_id="list_pins")
+def get_pins(request: HttpRequest, gid: int) -> dict[str, Any]:
+    membership = access_group(request.user, gid)
+    rows = with_related(pinned_messages(membership.group_id)).order_by("-pinned_at")
+    return {"messages": [message_dict(m) for m in rows]}
 
 
 @router.post("/groups/{gid}/read", operation_id="mark_read")

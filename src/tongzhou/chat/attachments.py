@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from tongzhou import storage
 from tongzhou.accounts.models import User
 from tongzhou.chat.media import Processed, check_size, process_image, process_voice
-from tongzhou.chat.models import Attachment, Message, VoicePlay
+from tongzhou.chat.models import Attachment, LinkPreview, Message, VoicePlay
 from tongzhou.errors import UserError
 from tongzhou.groups.queries import access_group, membership_of, not_found
 
@@ -123,6 +123,23 @@ def access_attachment(user: User | AnonymousUser, attachment_id: int) -> Attachm
     if not mine and (message is None or message.status != Message.Status.VISIBLE):
         raise not_found()
     return attachment
+
+
+def access_link_preview(user: User | AnonymousUser, message_id: int) -> LinkPreview:
+    """A preview picture: for an active member of the group, while the message is visible."""
+    preview = (
+        LinkPreview.objects.select_related("message")
+        .filter(message_id=message_id, message__deleted_at__isnull=True)
+        .exclude(image="")
+        .first()
+    )
+    if (
+        preview is None
+        or preview.message.status != Message.Status.VISIBLE
+        or membership_of(user, preview.message.group_id) is None
+    ):
+        raise not_found()
+    return preview
 
 
 def do_mark_played(user: User | AnonymousUser, attachment_id: int) -> None:

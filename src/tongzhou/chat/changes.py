@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -15,16 +16,18 @@ from django.utils.translation import gettext as _
 
 from tongzhou.accounts.models import User
 from tongzhou.chat.actions import check_send_message
-from tongzhou.chat.models import REACTIONS, Attachment, DeletedBy, Message, Reaction
+from tongzhou.chat.mentions import find_mentions, save_mentions
+from tongzhou.chat.models import REACTIONS, Attachment, DeletedBy, LinkPreview, Message, Reaction
 from tongzhou.chat.serialize import MessageDict, attachment_of, message_dict
 from tongzhou.errors import UserError
 from tongzhou.groups.models import Group, Membership
-from tongzhou.groups.queries import access_group, not_found
+from tongzhou.groups.queries import access_group, access_moderation, not_found
 from tongzhou.realtime import send_event_on_commit
 
 log = logging.getLogger(__name__)
 
 CHANGES_PAGE = 200
+PINS_MAX = 10
 
 
 def _locked_message(membership: Membership, message_id: int) -> Message:
@@ -38,7 +41,7 @@ def _locked_message(membership: Membership, message_id: int) -> Message:
     return message
 
 
-def _publish_change(message: Message, fields: list[str]) -> MessageDict:
+def publish_change(message: Message, fields: list[str]) -> MessageDict:
     Group.objects.filter(pk=message.group_id).update(change_seq=F("change_seq") + 1)
     seq = Group.objects.values_list("change_seq", flat=True).get(pk=message.group_id)
     message.change_seq = seq
@@ -79,7 +82,13 @@ def do_edit_message(user: User, group_id: int, message_id: int, text: str) -> Me
             has_attachment=attachment_of(message) is not None,
         )
         message.edited_at = timezone.now()
-        return _publish_change(message, ["text", "edited_at"])
+        from tongzhou.chat.previews import start_preview
+        from tongzhou.notify.actions import notify_message
+
+        added = save_mentions(message, find_mentions(group_id, message.text))
+        notify_message(message, added, replies=False)  # only those newly @-named
+        start_preview(message)
+        return publish_change(message, ["text", "edited_at"])
 
 
 def do_delete_message(user: User, group_id: int, message_id: int) -> MessageDict:
@@ -98,9 +107,15 @@ def do_delete_message(user: User, group_id: int, message_id: int) -> MessageDict
         message.text = ""
         message.deleted_at = timezone.now()
         message.deleted_by = by
+        message.pinned_at, message.pinned_by = None, None
         Attachment.objects.filter(message=message).delete()  # the files go after commit
         Reaction.objects.filter(message=message).delete()
-        data = _publish_change(message, ["text", "deleted_at", "deleted_by"])
+        LinkPreview.objects.filter(message=message).delete()
+        message.mentions.all().delete()
+        message.notifications.all().delete()
+        data = publish_change(
+            message, ["text", "deleted_at", "deleted_by", "pinned_at", "pinned_by"]
+        )
     log.info("message %s deleted by %s (%s)", message_id, user.pk, by)
     return data
 
@@ -121,7 +136,35 @@ def do_react(user: User, group_id: int, message_id: int, emoji: str, on: bool) -
             Reaction.objects.create(message=message, user=user, emoji=emoji)
         else:
             mine.delete()
-        return _publish_change(message, [])
+        return publish_change(message, [])
+
+
+def do_pin(user: User, group_id: int, message_id: int, on: bool) -> MessageDict:
+    """Leaders and moderators pin a message for everyone (at most PINS_MAX at a time)."""
+    membership = access_moderation(user, group_id)
+    with transaction.atomic():
+        message = _locked_message(membership, message_id)
+        _not_deleted(message)
+        if on == (message.pinned_at is not None):
+            return message_dict(message)
+        if on and pinned_messages(group_id).count() >= PINS_MAX:
+            raise UserError(
+                "too_many_pins",
+                _("At most %(n)d messages can be pinned. Unpin one first.") % {"n": PINS_MAX},
+                409,
+            )
+        message.pinned_at = timezone.now() if on else None
+        message.pinned_by = user if on else None
+        return publish_change(message, ["pinned_at", "pinned_by"])
+
+
+def pinned_messages(group_id: int) -> Any:
+    return Message.objects.filter(
+        group_id=group_id,
+        pinned_at__isnull=False,
+        status=Message.Status.VISIBLE,
+        deleted_at__isnull=True,
+    )
 
 
 def changes_after(group_id: int, seq: int, upto_id: int) -> list[tuple[int, MessageDict]]:

@@ -187,6 +187,18 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
             }
         )
 
+    async def group_announcement(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "group.announcement", "announcement": event["announcement"]})
+
+    # Events from the person's own channel.
+    async def notify_new(self, event: dict[str, Any]) -> None:
+        # Only to a member still here: a removal may not have closed this socket yet.
+        if time.monotonic() - self.checked_at > RECHECK_SECONDS and not await self.recheck():
+            return
+        await self.send_json(
+            {"type": "notify.new", "notification": event["notification"], "unread": event["unread"]}
+        )
+
     async def member_removed(self, event: dict[str, Any]) -> None:
         if event["user_id"] == self.scope["user"].pk:
             await self.close(code=CLOSE_FORBIDDEN)

@@ -44,6 +44,10 @@ class Message(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     deleted_by = models.CharField(max_length=10, choices=DeletedBy.choices, blank=True)
     change_seq = models.PositiveBigIntegerField(default=0)  # the group's, at the last change
+    pinned_at = models.DateTimeField(null=True, blank=True)
+    pinned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         constraints = [
@@ -129,3 +133,43 @@ class Reaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.emoji} on {self.message_id} by {self.user_id}"
+
+
+class Mention(models.Model):
+    """A member @-named in a message, with the name as it was written."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="mentions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentions"
+    )
+    name = models.CharField(max_length=40)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user"], name="one_mention_per_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"user {self.user_id} in message {self.message_id}"
+
+
+class LinkPreview(models.Model):
+    """The card under a message with a link, fetched in the background."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Fetching")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("No preview")
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="link_preview")
+    url = models.URLField(max_length=2000)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    title = models.CharField(max_length=210, blank=True)
+    description = models.CharField(max_length=310, blank=True)
+    site_name = models.CharField(max_length=100, blank=True)
+    image = models.CharField(max_length=40, blank=True)  # a name in tongzhou.storage
+    image_mime = models.CharField(max_length=40, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"preview for message {self.message_id} ({self.status})"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Max
@@ -20,12 +21,21 @@ def list_messages(
     after: int | None = None,
     before: int | None = None,
     limit: int = 50,
+    around: int | None = None,
     viewer_id: int | None = None,
 ) -> list[MessageDict]:
     """A page of the group's visible messages, always in id order; with a viewer, their own
-    state (a voice message played or not) is filled in."""
+    state (a voice message played or not) is filled in. `around` centres the page on a
+    message (a permalink, a jump to a date)."""
     limit = max(1, min(limit, PAGE_MAX))
     qs = visible_messages(group_id)
+    if around is not None:
+        older = list(qs.filter(id__lt=around).order_by("-id")[: limit // 2])[::-1]
+        rows = older + list(qs.filter(id__gte=around).order_by("id")[: limit - len(older)])
+        page = [message_dict(m) for m in rows]
+        if viewer_id is not None:
+            mark_played(page, viewer_id)
+        return page
     if after is not None:
         qs = qs.filter(id__gt=after)
     if before is not None:
@@ -53,6 +63,18 @@ def mark_played(page: list[MessageDict], viewer_id: int) -> None:
     )
     for aid, m in voices.items():
         m["attachment"]["played"] = aid in played or m["sender"]["id"] == viewer_id  # type: ignore[index]
+
+
+def first_message_at(group_id: int, at: datetime) -> int | None:
+    """The first visible message sent at or after `at`, else the newest before it."""
+    qs = Message.objects.filter(group_id=group_id, status=Message.Status.VISIBLE)
+    found = qs.filter(created_at__gte=at).order_by("id").values_list("id", flat=True).first()
+    return found or qs.order_by("-id").values_list("id", flat=True).first()
+
+
+def last_visible_id(group_id: int) -> int:
+    qs = Message.objects.filter(group_id=group_id, status=Message.Status.VISIBLE)
+    return qs.aggregate(m=Max("id"))["m"] or 0
 
 
 def last_message_id(group_id: int) -> int:

@@ -4,7 +4,8 @@ from typing import Any, TypedDict
 
 from django.utils.translation import gettext as _
 
-from tongzhou.chat.models import REACTIONS, Attachment, Message
+from tongzhou.chat.models import REACTIONS, Attachment, LinkPreview, Message
+from tongzhou.chat.render import to_html
 
 
 class SenderDict(TypedDict):
@@ -36,11 +37,20 @@ class ReactionDict(TypedDict):
     users: list[int]  # who reacted, oldest first
 
 
+class LinkPreviewDict(TypedDict):
+    url: str
+    title: str
+    description: str
+    site_name: str
+    image_url: str | None
+
+
 class MessageDict(TypedDict):
     id: int
     group: int
     sender: SenderDict
     text: str
+    html: str  # the text as sanitised HTML: Markdown subset, links, @mentions
     kind: str
     reply_to: int | None
     reply_preview: ReplyPreview | None
@@ -50,6 +60,9 @@ class MessageDict(TypedDict):
     edited: bool
     deleted: str  # "", "sender" or "moderator"
     reactions: list[ReactionDict]
+    mentions: list[int]
+    link_preview: LinkPreviewDict | None
+    pinned: bool
 
 
 def summary(m: Message) -> str:
@@ -101,6 +114,7 @@ def message_dict(m: Message) -> MessageDict:
         "group": m.group_id,
         "sender": {"id": m.sender_id, "display_name": sender_name(m)},
         "text": m.text,
+        "html": to_html(m.text, mention_names(m)),
         "kind": m.kind,
         "reply_to": m.reply_to_id,
         "reply_preview": preview,
@@ -110,6 +124,29 @@ def message_dict(m: Message) -> MessageDict:
         "edited": m.edited_at is not None,
         "deleted": m.deleted_by,
         "reactions": reactions_of(m),
+        "mentions": sorted(mention_names(m).values()),
+        "link_preview": link_preview_of(m),
+        "pinned": m.pinned_at is not None,
+    }
+
+
+def mention_names(m: Message) -> dict[str, int]:
+    return {mn.name: mn.user_id for mn in m.mentions.all()}
+
+
+def link_preview_of(m: Message) -> LinkPreviewDict | None:
+    try:
+        p = m.link_preview
+    except LinkPreview.DoesNotExist:
+        return None
+    if p.status != LinkPreview.Status.READY or m.deleted_by:
+        return None
+    return {
+        "url": p.url,
+        "title": p.title,
+        "description": p.description,
+        "site_name": p.site_name,
+        "image_url": f"/media/link/{m.pk}" if p.image else None,
     }
 
 
@@ -122,5 +159,5 @@ def reactions_of(m: Message) -> list[ReactionDict]:
 
 def with_related(qs: Any) -> Any:
     return qs.select_related(
-        "sender", "reply_to__sender", "reply_to__attachment", "attachment"
-    ).prefetch_related("reactions")
+        "sender", "reply_to__sender", "reply_to__attachment", "attachment", "link_preview"
+    ).prefetch_related("reactions", "mentions")

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 
 from tongzhou import storage
 from tongzhou.accounts.tokens import token_for
-from tongzhou.chat.attachments import access_attachment
+from tongzhou.chat.attachments import access_attachment, access_link_preview
 from tongzhou.errors import UserError
 
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -46,19 +46,11 @@ def _ranged(request: HttpRequest, body: bytes, response: HttpResponse) -> HttpRe
     return response
 
 
-@require_GET
-def media_file(request: HttpRequest, aid: int, variant: str = "full") -> HttpResponse:
-    try:
-        attachment = access_attachment(_caller(request), aid)  # type: ignore[arg-type]
-        if variant == "thumb" and not attachment.thumb:
-            raise UserError("not_found", "", 404)
-    except UserError as e:
-        return JsonResponse({"error": {"code": e.code, "message": str(e.message)}}, status=e.status)
-    name, mime = (
-        (attachment.thumb, attachment.thumb_mime)
-        if variant == "thumb"
-        else (attachment.file, attachment.mime)
-    )
+def _error(e: UserError) -> HttpResponse:
+    return JsonResponse({"error": {"code": e.code, "message": str(e.message)}}, status=e.status)
+
+
+def _serve(request: HttpRequest, name: str, mime: str, filename: str) -> HttpResponse:
     etag = '"' + hashlib.sha256(name.encode()).hexdigest()[:32] + '"'
     if request.headers.get("If-None-Match") == etag:
         response = HttpResponse(status=304)
@@ -67,9 +59,7 @@ def media_file(request: HttpRequest, aid: int, variant: str = "full") -> HttpRes
         body = storage.read(name)
         response = HttpResponse(body, content_type=mime)
     disposition = "attachment" if request.GET.get("download") else "inline"
-    response["Content-Disposition"] = (
-        f'{disposition}; filename="tongzhou-{attachment.pk}.{attachment.extension}"'
-    )
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
     response["ETag"] = etag
     # Revalidated every time, so a member who left can no longer load it from cache.
     response["Cache-Control"] = "private, no-cache"
@@ -78,3 +68,30 @@ def media_file(request: HttpRequest, aid: int, variant: str = "full") -> HttpRes
     response["Cross-Origin-Resource-Policy"] = "same-origin"
     response["X-Content-Type-Options"] = "nosniff"
     return _ranged(request, body, response) if body else response
+
+
+@require_GET
+def media_file(request: HttpRequest, aid: int, variant: str = "full") -> HttpResponse:
+    try:
+        attachment = access_attachment(_caller(request), aid)  # type: ignore[arg-type]
+        if variant == "thumb" and not attachment.thumb:
+            raise UserError("not_found", "", 404)
+    except UserError as e:
+        return _error(e)
+    name, mime = (
+        (attachment.thumb, attachment.thumb_mime)
+        if variant == "thumb"
+        else (attachment.file, attachment.mime)
+    )
+    return _serve(request, name, mime, f"tongzhou-{attachment.pk}.{attachment.extension}")
+
+
+@require_GET
+def link_image(request: HttpRequest, mid: int) -> HttpResponse:
+    """A link preview's picture, fetched and re-encoded by us, for those who see the message."""
+    try:
+        preview = access_link_preview(_caller(request), mid)  # type: ignore[arg-type]
+    except UserError as e:
+        return _error(e)
+    extension = preview.image_mime.split("/")[-1].replace("jpeg", "jpg")
+    return _serve(request, preview.image, preview.image_mime, f"link-{mid}.{extension}")

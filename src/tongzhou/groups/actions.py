@@ -185,10 +185,19 @@ def do_update_group(
     name: str | None = None,
     description: str | None = None,
     member_cap: Any = None,
+    announcement: str | None = None,
 ) -> Group:
-    """Change what is given; everything is checked before anything is written."""
+    """Change what is given; everything is checked before anything is written. The
+    announcement is shown above the chat to every member, and reaches open pages at once."""
     group = actor.group
     changes: dict[str, Any] = {}
+    if (
+        announcement is not None
+        and _text(announcement, 2000, "invalid_announcement") != group.announcement
+    ):
+        changes["announcement"] = _text(announcement, 2000, "invalid_announcement")
+        changes["announcement_at"] = timezone.now()
+        changes["announcement_by"] = actor.user
     if name is not None:
         changes["name"] = _text(name, 80, "invalid_name", required=True)
     if description is not None:
@@ -198,8 +207,28 @@ def do_update_group(
     for field, value in changes.items():
         setattr(group, field, value)
     if changes:
-        group.save(update_fields=list(changes))
+        with transaction.atomic():
+            group.save(update_fields=list(changes))
+            if "announcement" in changes:
+                send_event_on_commit(
+                    group.pk,
+                    {"type": "group.announcement", "announcement": announcement_dict(group)},
+                )
     return group
+
+
+def announcement_dict(group: Group) -> dict[str, Any] | None:
+    if not group.announcement:
+        return None
+    from tongzhou.chat.render import to_html
+
+    by = group.announcement_by
+    return {
+        "text": group.announcement,
+        "html": to_html(group.announcement),
+        "at": group.announcement_at.isoformat() if group.announcement_at else None,
+        "by": by.display_name if by is not None else None,
+    }
 
 
 def do_add_join_question(actor: Membership, text: str) -> JoinQuestion:

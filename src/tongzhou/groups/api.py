@@ -33,6 +33,7 @@ class GroupPatch(Schema):
     name: str | None = None
     description: str | None = None
     member_cap: int | None = None
+    announcement: str | None = None  # "" takes it down
 
 
 class ApplicationIn(Schema):
@@ -86,6 +87,7 @@ def group_dict(group: Group, user: User) -> dict[str, Any]:
         data["member_count"] = group.active_member_count()
         data["member_cap"] = group.member_cap
         data["last_read_id"] = membership.last_read_id
+        data["announcement"] = actions.announcement_dict(group)
     return data
 
 

@@ -23,6 +23,12 @@ class Group(models.Model):
     # Counts changes to existing messages (edits, deletions, reactions), so a reconnecting
     # client can ask for every change after the last one it saw.
     change_seq = models.PositiveBigIntegerField(default=0)
+    # Shown above the chat to every member; set by the leader.
+    announcement = models.TextField(_("announcement"), max_length=2000, blank=True)
+    announcement_at = models.DateTimeField(null=True, blank=True)
+    announcement_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["name"]

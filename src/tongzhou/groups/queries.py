@@ -100,3 +100,12 @@ def active_members(group: Group) -> list[Membership]:
         .select_related("user__profile")
         .order_by("joined_at")
     )
+
+
+def active_member_names(group_id: int) -> list[tuple[int, str]]:
+    """(user id, display name) of the group's active members, oldest membership first."""
+    return list(
+        Membership.objects.filter(group_id=group_id, status=Membership.Status.ACTIVE)
+        .order_by("joined_at", "pk")
+        .values_list("user_id", "user__display_name")
+    )

@@ -252,6 +252,8 @@ def group_settings(request: HttpRequest, gid: int) -> HttpResponse:
                     description=request.POST.get("description", ""),
                     member_cap=request.POST.get("member_cap"),
                 )
+            elif action == "announcement":
+                actions.do_update_group(leader, announcement=request.POST.get("announcement", ""))
             elif action == "add_question":
                 actions.do_add_join_question(leader, request.POST.get("text", ""))
             elif action == "delete_question":
