@@ -11,8 +11,15 @@ from django.utils import timezone
 from tongzhou.accounts.actions import do_register, do_update_profile
 from tongzhou.accounts.models import User
 from tongzhou.chat.actions import do_send_message
+from tongzhou.chat.changes import do_pin
 from tongzhou.chat.models import Message
-from tongzhou.groups.actions import do_apply, do_create_group, do_decide, do_set_role
+from tongzhou.groups.actions import (
+    do_apply,
+    do_create_group,
+    do_decide,
+    do_set_role,
+    do_update_group,
+)
 from tongzhou.groups.models import Group, Membership
 
 DEMO_PASSWORD = "tongzhou-demo-2026"
@@ -177,6 +184,18 @@ NPC_CHAT = [
         13,
     ),
     (
+        7,
+        21,
+        "leader",
+        "@新来的阿芳 Fang 放疗前的准备清单 Before radiotherapy:\n"
+        "- **看牙** see a dentist first\n"
+        "- 买好**含漱液** mouthwash for the ulcers\n"
+        "- 学会鼻腔冲洗 learn nasal irrigation\n"
+        "> 有问题随时在群里问 Ask here any time",
+        "text",
+        13,
+    ),
+    (
         3,
         9,
         "carer",
@@ -184,7 +203,7 @@ NPC_CHAT = [
         "text",
         None,
     ),
-    (3, 9, "leader", "太好了！🎉 毕业快乐，后面定期复查就好。", "text", 15),
+    (3, 9, "leader", "太好了！🎉 毕业快乐，后面定期复查就好。", "text", 16),
     (1, 8, "leader", "早上好！今天天气冷，复查的朋友注意保暖。", "text", None),
 ]
 
@@ -257,8 +276,16 @@ def load_demo() -> list[tuple[str, str]]:
         note="我妈妈介绍的，想了解放疗的经验。",
         answers=["朋友介绍"],
     )
-    _converse(npc, users, NPC_CHAT)
+    npc_ids = _converse(npc, users, NPC_CHAT)
     _converse(cervical, users, CERVICAL_CHAT)
+    leader_in_npc = Membership.objects.get(group=npc, user=users["leader"])
+    do_update_group(
+        leader_in_npc,
+        announcement="本周六上午 10 点线上分享会：放疗后的口干怎么办。\n"
+        "Saturday 10:00 online talk: living with a dry mouth after radiotherapy.",
+    )
+    for index in (6, 15):  # the warning about salesmen; the checklist for newcomers
+        do_pin(users["leader"], npc.pk, npc_ids[index], True)
     # The newcomer has read up to their own first message, so later ones show as unread.
     first_own = Message.objects.filter(group=npc, sender=users["newcomer"]).order_by("id").first()
     if first_own:
@@ -273,7 +300,7 @@ def load_demo() -> list[tuple[str, str]]:
     return logins
 
 
-def _converse(group: Group, users: dict[str, User], script: list[tuple[Any, ...]]) -> None:
+def _converse(group: Group, users: dict[str, User], script: list[tuple[Any, ...]]) -> list[int]:
     ids: list[int] = []
     now = timezone.now().replace(minute=0, second=0, microsecond=0)
     for i, (days, hour, who, text, kind, reply) in enumerate(script):
@@ -288,3 +315,4 @@ def _converse(group: Group, users: dict[str, User], script: list[tuple[Any, ...]
         when = (now - dt.timedelta(days=days)).replace(hour=hour) + dt.timedelta(minutes=3 * i % 50)
         Message.objects.filter(pk=msg["id"]).update(created_at=when)
         ids.append(msg["id"])
+    return ids

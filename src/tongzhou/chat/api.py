@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
+from ninja.errors import ValidationError
 
 from tongzhou.accounts.models import User
 from tongzhou.chat.actions import do_mark_read, do_send_message
@@ -89,6 +90,10 @@ def get_messages(
     if at is not None:
         if timezone.is_naive(at):
             at = timezone.make_aware(at)
+        try:
+            at.astimezone(UTC)  # the database compares in UTC: year 1 or 9999 may not fit
+        except OverflowError:
+            raise ValidationError([{"loc": ("query", "at"), "type": "datetime_range"}]) from None
         around = first_message_at(membership.group_id, at)
     if around is not None:
         answer["anchor"] = around

@@ -26,6 +26,10 @@ SCHEMES = {"http", "https", "mailto"}
 # "看这个https://example.com/a很好" links only the address.
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 _FULLWIDTH_PUNCT = re.compile(r"[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]")
+# Written without "http://", an address after Chinese text is matched with that text as part
+# of its host ("看这个example.com" would link a different, made-up domain): the Chinese run
+# directly before a Latin letter or digit is text. "例子.com" (a Chinese domain) stays whole.
+_LEADING_CJK = re.compile(_CJK.pattern + "+(?=[A-Za-z0-9])")
 
 
 def _markdown() -> MarkdownIt:
@@ -58,15 +62,18 @@ def _trim_autolinks(md: MarkdownIt, children: list[Token]) -> list[Token]:
             and children[i + 1].type == "text"
         ):
             label = children[i + 1]
-            cut = _cut(label.content)
-            if cut is not None:
-                kept, rest = label.content[:cut], label.content[cut:]
+            schemeless = "://" not in label.content and not label.content.startswith("mailto:")
+            lead = _LEADING_CJK.match(label.content) if schemeless else None
+            content = label.content[lead.end() :] if lead else label.content
+            cut = _cut(content)
+            if lead or cut is not None:
+                kept, rest = (content, "") if cut is None else (content[:cut], content[cut:])
                 url = kept if "://" in kept or kept.startswith("mailto:") else f"http://{kept}"
                 tok.attrSet("href", md.normalizeLink(url))
                 label.content = kept
-                tail = Token("text", "", 0)
-                tail.content = rest
-                out += [tok, label, children[i + 2], tail]
+                out += [_text(lead.group())] if lead else []
+                out += [tok, label, children[i + 2]]
+                out += [_text(rest)] if rest else []
                 i += 3
                 continue
         out.append(tok)

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 
 from tongzhou.accounts.actions import has_health_consent
 from tongzhou.accounts.models import Role, User
+from tongzhou.chat.changes import pinned_messages
 from tongzhou.chat.models import REACTIONS
 from tongzhou.chat.queries import unread_count
 from tongzhou.errors import UserError, parse_id
@@ -156,11 +157,17 @@ def chat(request: HttpRequest, gid: int) -> HttpResponse:
         "editSeconds": settings.EDIT_WINDOW_SECONDS,
         "canModerate": membership.can_moderate,
         "reactions": REACTIONS,
+        "pinned": pinned_messages(gid).count(),
     }
     return render(
         request,
         "chat/chat.html",
-        {"membership": membership, "group": membership.group, "config": config},
+        {
+            "membership": membership,
+            "group": membership.group,
+            "config": config,
+            "announcement": actions.announcement_dict(membership.group),
+        },
     )
 
 

@@ -180,6 +180,11 @@ def send_digest(user_id: int, attempt: int) -> str:
         EmailSettings.objects.filter(user_id=user_id).update(queued_at=None)
         return "off"
     now = timezone.now()
+    if in_quiet_hours(s, timezone.localtime(now).time()):
+        # Queued (or retried) just before the quiet hours began: the periodic job queues it
+        # again once they are over.
+        EmailSettings.objects.filter(pk=s.pk).update(queued_at=None)
+        return "quiet"
     built = build_digest(s, now)
     if built is None:
         EmailSettings.objects.filter(pk=s.pk).update(queued_at=None)

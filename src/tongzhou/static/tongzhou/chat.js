@@ -1,6 +1,7 @@
 // Group chat: history over the API, live messages over a WebSocket, sends over the API.
 // Every message is keyed by id, so replays and retries never show twice.
 import { Refusal, renderMedia, setupRecorder, setupViewer, upload } from "./chat-media.js";
+import { setupEmoji, setupMentions } from "./chat-compose.js";
 
 const config = JSON.parse(document.getElementById("chat-config").textContent);
 const t = JSON.parse(document.getElementById("chat-i18n").textContent);
@@ -14,6 +15,11 @@ const sendButton = document.getElementById("send");
 const errorBox = document.getElementById("send-error");
 const conn = document.getElementById("conn");
 const olderButton = document.getElementById("older");
+const newerButton = document.getElementById("newer");
+const detachedBar = document.getElementById("detached");
+const pinsButton = document.getElementById("pins-button");
+const pinsPanel = document.getElementById("pins");
+const pinsList = document.getElementById("pins-list");
 const isQuestion = document.getElementById("is-question");
 const count = document.getElementById("count");
 const replying = document.getElementById("replying");
@@ -37,6 +43,12 @@ let closedForGood = false;
 let attachment = null; // an uploaded picture waiting for Send
 let editing = null; // the message being edited, if any
 let changeSeq = 0; // the newest change (edit, deletion, reaction) we have
+// Reading earlier messages (a permalink, a date): the list is a window that does not reach
+// the newest message, so live messages wait in `held` until the reader comes back down.
+let detached = false;
+let newestShown = 0;
+let held = [];
+let pinnedCount = config.pinned;
 
 const length = (s) => [...s].length; // characters as the server counts them (code points)
 const fmt = (s, vars) => s.replace(/%\((\w+)\)s/g, (_, k) => vars[k]);
@@ -57,8 +69,20 @@ function build(m) {
     text.textContent = m.deleted === "moderator" ? t.removedByModerator : t.deletedBySender;
     for (const b of li.querySelectorAll(".foot button")) b.remove();
   } else {
-    text.textContent = m.text;
+    // Rendered and sanitised by the server (a Markdown subset through nh3); the page's CSP
+    // forbids inline script besides.
+    if (m.html !== undefined) text.innerHTML = m.html; else text.textContent = m.text;
     text.hidden = !m.text;
+    for (const span of text.querySelectorAll(".mention")) {
+      if (Number(span.dataset.user) === config.me) { span.classList.add("me"); li.classList.add("mentions-me"); }
+    }
+    renderCard(li.querySelector(".link-card"), m.link_preview);
+    const pin = li.querySelector(".pin-button");
+    if (config.canModerate) {
+      pin.hidden = false;
+      pin.textContent = m.pinned ? t.unpin : t.pin;
+      pin.addEventListener("click", () => setPinned(m, !m.pinned));
+    }
     renderMedia(li.querySelector(".media"), m, { me: config.me, t, onOpen: openPicture });
     renderReactions(li, m);
     li.querySelector(".reply-button").addEventListener("click", () => startReply(m));
@@ -77,6 +101,15 @@ function build(m) {
     }
   }
   li.querySelector(".edited").hidden = !m.edited || Boolean(m.deleted);
+  li.querySelector(".pinned-tag").hidden = !m.pinned || Boolean(m.deleted);
+  li.dataset.pinned = m.pinned && !m.deleted ? "1" : "";
+  const permalink = li.querySelector(".permalink");
+  permalink.href = `?m=${m.id}`;
+  permalink.addEventListener("click", (e) => {
+    e.preventDefault();
+    history.replaceState(null, "", permalink.href);
+    highlight(li);
+  });
   if (m.kind === "question") {
     li.classList.add("question");
     li.querySelector(".kind-tag").hidden = false;
@@ -94,6 +127,31 @@ function build(m) {
   return li;
 }
 
+function renderCard(card, p) {
+  if (!p) return;
+  card.hidden = false;
+  card.href = p.url;
+  card.querySelector(".link-site").textContent = p.site_name || new URL(p.url).host;
+  card.querySelector(".link-title").textContent = p.title;
+  card.querySelector(".link-desc").textContent = p.description;
+  card.setAttribute("aria-label", fmt(t.linkFrom, { title: p.title }));
+  if (p.image_url) {
+    const img = card.querySelector("img");
+    img.src = p.image_url;
+    img.hidden = false;
+  }
+}
+
+function highlight(li) {
+  li.scrollIntoView({ block: "center" });
+  li.classList.remove("highlight");
+  void li.offsetWidth; // restart the animation
+  li.classList.add("highlight");
+  const bubble = li.querySelector(".bubble");
+  bubble.tabIndex = -1; // so a screen reader lands on it
+  bubble.focus({ preventScroll: true });
+}
+
 function render(m) {
   if (seen.has(m.id)) return null;
   const li = build(m);
@@ -106,6 +164,7 @@ function update(m) {
   const old = seen.get(m.id);
   if (!old) return;
   const li = build(m);
+  if (old.dataset.pinned !== li.dataset.pinned) setPinCount(pinnedCount + (li.dataset.pinned ? 1 : -1));
   old.replaceWith(li);
   seen.set(m.id, li);
 }
@@ -161,6 +220,41 @@ function togglePicker(li, m, button) {
   picker.firstElementChild.focus();
 }
 
+function setPinCount(n) {
+  pinnedCount = Math.max(0, n);
+  document.getElementById("pins-count").textContent = pinnedCount ? `(${pinnedCount})` : "";
+  if (!pinsPanel.hidden) loadPins();
+}
+
+async function setPinned(m, on) {
+  try { update(await call("POST", `${api}/messages/${m.id}/pin`, { on })); }
+  catch (err) { showError(reason(err, t.sendFailed)); }
+}
+
+async function loadPins() {
+  const r = await fetch(`${api}/pins`, { credentials: "same-origin" });
+  if (!r.ok) return;
+  const pins = (await r.json()).messages;
+  document.getElementById("pins-empty").hidden = pins.length > 0;
+  pinsList.replaceChildren(...pins.map((m) => {
+    const li = document.createElement("li");
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "pin-item";
+    const who = document.createElement("strong");
+    who.textContent = `${m.sender.display_name}: `;
+    b.append(who, summary(m).slice(0, 140));
+    b.addEventListener("click", () => jumpTo(m.id));
+    li.append(b);
+    return li;
+  }));
+}
+pinsButton.addEventListener("click", async () => {
+  pinsPanel.hidden = !pinsPanel.hidden;
+  pinsButton.setAttribute("aria-expanded", String(!pinsPanel.hidden));
+  if (!pinsPanel.hidden) await loadPins();
+});
+
 async function removeMessage(m, mine) {
   if (!window.confirm(mine ? t.confirmDelete : t.confirmRemove)) return;
   try { update(await call("DELETE", `${api}/messages/${m.id}`)); }
@@ -194,7 +288,9 @@ function insert(m) {
   list.insertBefore(li, after);
   if (!unreadMarked && isUnread(m)) placeMarker(li);
   lastId = Math.max(lastId, m.id);
+  newestShown = Math.max(newestShown, m.id);
   oldestId = oldestId === null ? m.id : Math.min(oldestId, m.id);
+  if (detached) return; // the reader is somewhere in the past: leave their place and the marker
   if (nearBottom || m.sender.id === config.me) log.scrollTop = log.scrollHeight;
   scheduleRead();
 }
@@ -221,16 +317,102 @@ async function loadPage(params) {
   return r.json();
 }
 
+function clearList() {
+  list.replaceChildren();
+  seen.clear();
+  oldestId = null;
+  newestShown = 0;
+  unreadMarked = false;
+}
+
+function setDetached(on) {
+  detached = on;
+  detachedBar.hidden = !on;
+  newerButton.hidden = !on;
+  if (!on) {
+    const waiting = held;
+    held = [];
+    waiting.forEach(insert);
+    scheduleRead();
+  }
+}
+
 async function loadInitial() {
   const answer = await loadPage({ limit: 50 });
   const page = answer.messages;
-  changeSeq = answer.change_seq; // read before the page: later changes come over the socket
+  changeSeq = Math.max(changeSeq, answer.change_seq); // read before the page: later changes come over the socket
+  clearList();
+  setDetached(false);
   page.forEach(insert);
-  if (page.length) streamId = page[page.length - 1].id;
+  if (page.length) streamId = Math.max(streamId, page[page.length - 1].id);
   olderButton.hidden = page.length < 50;
   const marker = document.getElementById("unread-marker");
   if (marker) marker.scrollIntoView({ block: "center" });
   else log.scrollTop = log.scrollHeight;
+}
+
+// A permalink (?m=id) or a date: show the page around that message and stay there.
+async function loadAround(params, anchorMissing) {
+  const answer = await loadPage({ ...params, limit: 50 });
+  changeSeq = Math.max(changeSeq, answer.change_seq);
+  if (!answer.anchor) { showNote(anchorMissing); await loadInitial(); return; }
+  clearList();
+  detached = true; // before inserting: no scrolling to the bottom, no read marker moves
+  answer.messages.forEach(insert);
+  streamId = Math.max(streamId, answer.newest_id); // what lies between comes with "newer"
+  olderButton.hidden = answer.messages.filter((m) => m.id < answer.anchor).length < 25; // a full half: maybe more
+  setDetached(newestShown < answer.newest_id);
+  const li = seen.get(answer.anchor) || [...seen.values()].find((el) => Number(el.dataset.id) >= answer.anchor);
+  if (li) highlight(li);
+  if (!seen.has(answer.anchor) && params.around) showNote(t.notFound);
+  markNotificationsRead(answer.messages.map((m) => m.id));
+}
+
+async function jumpTo(id) {
+  const li = seen.get(id);
+  history.replaceState(null, "", `?m=${id}`);
+  if (li) { highlight(li); return; }
+  try { await loadAround({ around: id }, t.notFound); } catch (e) { showError(t.loadFailed); }
+}
+
+async function loadNewer() {
+  if (!detached || loadingNewer) return;
+  loadingNewer = true;
+  try {
+    const page = (await loadPage({ after: newestShown, limit: 50 })).messages;
+    page.forEach(insert);
+    if (page.length < 50) setDetached(false); // caught up: live messages flow again
+  } catch (e) { showError(t.loadFailed); }
+  finally { loadingNewer = false; }
+}
+let loadingNewer = false;
+newerButton.addEventListener("click", loadNewer);
+document.getElementById("latest").addEventListener("click", async () => {
+  history.replaceState(null, "", location.pathname);
+  try { await loadInitial(); } catch (e) { showError(t.loadFailed); }
+});
+
+// Opening a mention or a reply here is reading it: its notifications are done.
+async function markNotificationsRead(ids) {
+  try {
+    const r = await fetch("/api/v1/notifications?unread=true", { credentials: "same-origin" });
+    if (!r.ok) return;
+    const shown = new Set(ids);
+    const done = (await r.json()).notifications.filter((n) => shown.has(n.message.id)).map((n) => n.id);
+    if (done.length) setUnreadBadge((await call("POST", "/api/v1/notifications/read", { ids: done })).unread);
+  } catch (e) { /* they stay unread; no harm */ }
+}
+
+function setUnreadBadge(n) {
+  const badge = document.getElementById("notify-count");
+  if (!badge) return;
+  document.getElementById("notify-n").textContent = String(n);
+  badge.hidden = !n;
+}
+
+function showNote(text) {
+  if (!text) return;
+  showError(text);
 }
 
 async function loadOlder() {
@@ -250,7 +432,10 @@ async function loadOlder() {
   olderButton.hidden = page.length < 50;
 }
 olderButton.addEventListener("click", loadOlder);
-log.addEventListener("scroll", () => { if (log.scrollTop === 0 && !olderButton.hidden) loadOlder(); });
+log.addEventListener("scroll", () => {
+  if (log.scrollTop === 0 && !olderButton.hidden) loadOlder();
+  if (detached && log.scrollHeight - log.scrollTop - log.clientHeight < 40) loadNewer();
+});
 
 function setConn(state, text) {
   conn.dataset.state = state;
@@ -268,9 +453,11 @@ function connect() {
       changeSeq = Math.max(changeSeq, data.change_seq);
     }
     if (data.type === "message.new") {
-      insert(data.message);
+      if (detached) held.push(data.message); else insert(data.message);
       streamId = Math.max(streamId, data.message.id);
     }
+    if (data.type === "group.announcement") showAnnouncement(data.announcement);
+    if (data.type === "notify.new") showNotification(data.notification, data.unread);
   });
   socket.addEventListener("close", (ev) => {
     if (ev.code === 4403) {
@@ -287,7 +474,40 @@ function connect() {
   });
 }
 
-const summary = (m) => m.text || (m.attachment ? (m.attachment.kind === "voice" ? t.voiceMessage : t.picture) : "");
+// A new announcement opens once; after that it is one line the reader can tap open.
+const announcement = document.getElementById("announcement");
+const seenKey = `tongzhou-announcement-${config.groupId}`;
+function showAnnouncement(a) {
+  announcement.hidden = !a;
+  if (!a) return;
+  document.getElementById("announcement-text").innerHTML = a.html; // sanitised by the server
+  document.getElementById("announcement-line").textContent = a.text.split("\n")[0].slice(0, 80);
+  announcement.dataset.at = a.at;
+  announcement.open = true;
+}
+announcement.open = Boolean(announcement.dataset.at) && localStorage.getItem(seenKey) !== announcement.dataset.at;
+announcement.addEventListener("toggle", () => {
+  if (!announcement.open) localStorage.setItem(seenKey, announcement.dataset.at);
+});
+setTimeout(() => { if (announcement.dataset.at) localStorage.setItem(seenKey, announcement.dataset.at); }, 5000);
+
+const toast = document.getElementById("toast");
+function showNotification(n, unread) {
+  setUnreadBadge(unread);
+  const link = document.getElementById("toast-link");
+  link.textContent = `${fmt(n.kind === "mention" ? t.mentionedYou : t.repliedToYou,
+    { name: n.message.sender_name, group: n.group.name })}: ${n.message.text.slice(0, 80)}`;
+  link.href = n.url;
+  link.onclick = n.group.id === config.groupId
+    ? (e) => { e.preventDefault(); toast.hidden = true; jumpTo(n.message.id); }
+    : null;
+  toast.hidden = false;
+}
+document.getElementById("toast-close").addEventListener("click", () => { toast.hidden = true; });
+
+// What a message says without its formatting: for one-line summaries.
+const plain = (m) => (m.html ? new DOMParser().parseFromString(m.html, "text/html").body.textContent.trim() : m.text);
+const summary = (m) => plain(m) || (m.attachment ? (m.attachment.kind === "voice" ? t.voiceMessage : t.picture) : "");
 
 function startEdit(m) {
   editing = m;
@@ -327,6 +547,10 @@ const reason = (err, fallback) => (err instanceof Refusal && err.message) || fal
 
 async function postMessage(body) {
   const data = await call("POST", `${api}/messages`, body);
+  if (detached) { // what you send goes at the bottom: go there
+    history.replaceState(null, "", location.pathname);
+    await loadInitial().catch(() => {});
+  }
   insert(data);
   return data;
 }
@@ -423,4 +647,28 @@ setupRecorder({
 });
 sendButton.dataset.label = sendButton.textContent;
 
-loadInitial().catch(() => setConn("reconnecting", t.reconnecting)).finally(connect);
+setupMentions({ textarea, list: document.getElementById("mention-list"), api, me: config.me });
+setupEmoji({ button: document.getElementById("emoji-button"), panel: document.getElementById("emoji-panel"), textarea, t });
+setPinCount(pinnedCount);
+
+const dateForm = document.getElementById("date-form");
+const dateButton = document.getElementById("date-button");
+dateButton.addEventListener("click", () => {
+  dateForm.hidden = !dateForm.hidden;
+  dateButton.setAttribute("aria-expanded", String(!dateForm.hidden));
+  if (!dateForm.hidden) document.getElementById("date-input").focus();
+});
+dateForm.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const day = document.getElementById("date-input").value; // yyyy-mm-dd, the reader's own calendar
+  if (!day) return;
+  const at = new Date(`${day}T00:00:00`).toISOString();
+  dateForm.hidden = true;
+  dateButton.setAttribute("aria-expanded", "false");
+  try { await loadAround({ at }, t.noMessagesThen); } catch (err) { showError(t.loadFailed); }
+});
+
+const linked = Number(new URLSearchParams(location.search).get("m")) || null;
+(linked ? loadAround({ around: linked }, t.notFound) : loadInitial())
+  .catch(() => setConn("reconnecting", t.reconnecting))
+  .finally(connect);
