@@ -137,6 +137,17 @@ def asgi_server(transactional_db: Any) -> Iterator[LiveServer]:
     thread.join(timeout=10)
 
 
+@pytest.fixture
+def worker(transactional_db: Any) -> Iterator[None]:
+    """The background worker (link previews, e-mail) in a thread, as `tongzhou serve` runs it."""
+    from tongzhou.tasks import start_inside_worker
+
+    thread, stop = start_inside_worker()
+    yield
+    stop.set()
+    thread.join(timeout=15)
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings: Any) -> None:
     """Argon2 is deliberately slow; the suite builds hundreds of users. Production settings

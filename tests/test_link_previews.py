@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import html
 import io
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -78,7 +79,9 @@ def page(title: str, description: str, image: str = "", site_name: str = "") -> 
     metas = "".join(
         f'<meta property="{name}" content="{html.escape(value)}">' for name, value in tags
     )
-    return f"<!doctype html><html><head><title>fallback</title>{metas}</head><body>x</body>".encode()
+    return (
+        f"<!doctype html><html><head><title>fallback</title>{metas}</head><body>x</body>".encode()
+    )
 
 
 @pytest.fixture
@@ -235,10 +238,12 @@ def test_open_pages_are_told_when_the_card_is_ready(world: World, site: Site) ->
 
 
 def test_a_private_address_is_refused_without_the_allow_setting(
-    world: World, site: Site, settings: Any
+    world: World, site: Site, settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
+    for name in ("", "tongzhou", "django_tasks", "django_tasks_db"):
+        caplog.set_level(logging.DEBUG, logger=name)
     settings.LINK_PREVIEW_ALLOW_HOST = ""
-    message = send(world, f"内网地址 {site.url('/article')}")
+    message = send(world, f"我的报告 {site.url('/article?patient=zhangsan')}")
 
     run_pending()
 
@@ -246,6 +251,26 @@ def test_a_private_address_is_refused_without_the_allow_setting(
     preview = LinkPreview.objects.get(message_id=message["id"])
     assert (preview.status, preview.title, preview.image) == ("failed", "", "")
     assert card(world, message["id"]) is None
+    assert world.client("member").get(f"/media/link/{message['id']}").status_code == 404
+    # The log says which message and why, never the address a member wrote.
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert f"no preview for message {message['id']}: private_address" in logged
+    assert "zhangsan" not in logged and "/article" not in logged
+
+
+def test_a_picture_on_a_private_address_leaves_a_card_without_one(
+    world: World, serve: Callable[[dict[str, Route]], Site], settings: Any
+) -> None:
+    internal = serve({"/secret.jpg": respond(jpeg_with_gps(), "image/jpeg")})
+    site = serve({"/a": respond(page("标题", "描述", image=internal.url("/secret.jpg")))})
+    settings.LINK_PREVIEW_ALLOW_HOST = site.host
+    message = send(world, site.url("/a"))
+
+    run_pending()
+
+    got = card(world, message["id"])
+    assert got is not None and (got["title"], got["image_url"]) == ("标题", None)
+    assert internal.hits == []
     assert world.client("member").get(f"/media/link/{message['id']}").status_code == 404
 
 
@@ -355,9 +380,7 @@ def test_deleting_the_message_deletes_the_card_and_the_stored_picture(
     assert Message.objects.get(pk=message["id"]).deleted_by == "sender"
 
 
-def test_a_message_deleted_before_the_worker_runs_leaves_nothing(
-    world: World, site: Site
-) -> None:
+def test_a_message_deleted_before_the_worker_runs_leaves_nothing(world: World, site: Site) -> None:
     message = send(world, site.url("/article"))
     world.client("member").delete(f"/api/v1/groups/{world.group.pk}/messages/{message['id']}")
 

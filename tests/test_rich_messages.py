@@ -610,7 +610,10 @@ def test_a_permalink_opens_the_history_around_its_message(world: World) -> None:
     assert "anchor" not in history(world).json()
 
 
-def test_a_date_opens_the_history_at_the_first_message_from_then(world: World) -> None:
+def test_a_date_opens_the_history_at_the_first_message_from_then(
+    world: World, settings: Any
+) -> None:
+    settings.TIME_ZONE = "Asia/Shanghai"  # the default; a deployment may choose another
     ids = [send(world, "leader", f"第{i}天")["id"] for i in range(5)]
     start = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
     for day, mid in enumerate(ids):
@@ -620,8 +623,10 @@ def test_a_date_opens_the_history_at_the_first_message_from_then(world: World) -
     assert [m["id"] for m in body["messages"]] == ids[0:4]
     # Exactly the moment of a message: that message.
     assert history(world, at="2026-03-04T09:00:00Z").json()["anchor"] == ids[3]
-    # A date alone, read in the server's time zone (Asia/Shanghai: 09:00 UTC is 17:00).
-    assert history(world, at="2026-03-03").json()["anchor"] == ids[2]
+    # A time without a zone is the server's (Asia/Shanghai, where 09:00 UTC is 17:00): read
+    # as UTC, 16:30 would skip past the message of 3 March.
+    assert history(world, at="2026-03-03T16:30").json()["anchor"] == ids[2]
+    assert history(world, at="2026-03-03").json()["anchor"] == ids[2]  # a date alone
     # Before everything: the first message; after everything: the newest.
     assert history(world, at="2020-01-01T00:00:00Z").json()["anchor"] == ids[0]
     assert history(world, at="2030-01-01T00:00:00Z").json()["anchor"] == ids[-1]

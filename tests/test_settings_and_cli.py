@@ -56,6 +56,17 @@ def run_settings(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
             "TONGZHOU_DATA_KEYS",
         ),
         ({"TONGZHOU_ENV": "staging"}, "TONGZHOU_ENV"),
+        (
+            {
+                "TONGZHOU_ENV": "production",
+                "ALLOWED_HOSTS": "x.org",
+                "SECRET_KEY": "k" * 50,
+                "TONGZHOU_DATA_KEYS": DATA_KEY,
+                "TONGZHOU_LINK_PREVIEW_ALLOW_HOST": "10.0.0.5:80",
+            },
+            "LINK_PREVIEW_ALLOW_HOST",
+        ),
+        ({"TONGZHOU_WORKER": "sometimes"}, "TONGZHOU_WORKER"),
     ],
 )
 def test_production_refuses_unsafe_settings(env: dict[str, str], complaint: str) -> None:

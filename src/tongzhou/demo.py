@@ -21,6 +21,7 @@ from tongzhou.groups.actions import (
     do_update_group,
 )
 from tongzhou.groups.models import Group, Membership
+from tongzhou.notify.models import Notification
 
 DEMO_PASSWORD = "tongzhou-demo-2026"
 
@@ -314,5 +315,6 @@ def _converse(group: Group, users: dict[str, User], script: list[tuple[Any, ...]
         )
         when = (now - dt.timedelta(days=days)).replace(hour=hour) + dt.timedelta(minutes=3 * i % 50)
         Message.objects.filter(pk=msg["id"]).update(created_at=when)
+        Notification.objects.filter(message_id=msg["id"]).update(created_at=when)
         ids.append(msg["id"])
     return ids

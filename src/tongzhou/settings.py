@@ -231,6 +231,9 @@ UPLOADS_PER_HOUR = 120  # per member
 EDIT_WINDOW_SECONDS = 120
 LINK_PREVIEWS = os.environ.get("TONGZHOU_LINK_PREVIEWS", "1") == "1"
 LINK_PREVIEW_ALLOW_HOST = os.environ.get("TONGZHOU_LINK_PREVIEW_ALLOW_HOST", "")
+if PRODUCTION and LINK_PREVIEW_ALLOW_HOST:
+    # It opens a hole in the SSRF guard: for tests against a local page only.
+    raise ImproperlyConfigured("Production refuses TONGZHOU_LINK_PREVIEW_ALLOW_HOST.")
 LINK_PREVIEW_TIMEOUT = 8.0  # seconds for one whole fetch, redirects included
 LINK_PREVIEW_MAX_PAGE_BYTES = 1_000_000  # the page head is all a card needs
 LINK_PREVIEW_MAX_IMAGE_BYTES = 5_000_000

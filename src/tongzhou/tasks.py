@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import Worker
@@ -72,6 +72,7 @@ def work(stop: threading.Event, interval: float = 0.5) -> None:
         finally:
             close_old_connections()
         stop.wait(interval)
+    connections.close_all()  # this thread's own connections: nothing left open on exit
 
 
 def start_inside_worker() -> tuple[threading.Thread, threading.Event]:

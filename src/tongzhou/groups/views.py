@@ -158,6 +158,7 @@ def chat(request: HttpRequest, gid: int) -> HttpResponse:
         "canModerate": membership.can_moderate,
         "reactions": REACTIONS,
         "pinned": pinned_messages(gid).count(),
+        "announcement": actions.announcement_dict(membership.group),
     }
     return render(
         request,
@@ -166,7 +167,7 @@ def chat(request: HttpRequest, gid: int) -> HttpResponse:
             "membership": membership,
             "group": membership.group,
             "config": config,
-            "announcement": actions.announcement_dict(membership.group),
+            "announcement": config["announcement"],
         },
     )
 

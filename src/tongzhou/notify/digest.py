@@ -87,7 +87,7 @@ def send_due_digests(now: datetime | None = None) -> int:
     local = timezone.localtime(now).time()
     queued = 0
     due = (
-        EmailSettings.objects.filter(email_confirmed=True)
+        EmailSettings.objects.filter(email_confirmed=True, user__is_active=True)
         .exclude(digest=EmailSettings.Digest.OFF)
         .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=now - timedelta(hours=6)))
     )
@@ -176,7 +176,12 @@ def build_digest(
 @task()
 def send_digest(user_id: int, attempt: int) -> str:
     s = EmailSettings.objects.select_related("user").filter(user_id=user_id).first()
-    if s is None or s.digest == EmailSettings.Digest.OFF or not s.email_confirmed:
+    if (
+        s is None
+        or s.digest == EmailSettings.Digest.OFF
+        or not s.email_confirmed
+        or not s.user.is_active  # locked out by an operator: no more of the groups' news
+    ):
         EmailSettings.objects.filter(user_id=user_id).update(queued_at=None)
         return "off"
     now = timezone.now()
@@ -213,7 +218,7 @@ def code_digest(code: str) -> str:
 
 
 @task()
-def send_confirmation(user_id: int, code: str) -> str:
+def send_confirmation(user_id: int, code: str, attempt: int = 1) -> str:
     """The e-mail with the link that confirms the address. The link works only for its
     owner, signed in; the settings keep only the code's hash."""
     s = EmailSettings.objects.select_related("user").filter(user_id=user_id).first()
@@ -225,11 +230,26 @@ def send_confirmation(user_id: int, code: str) -> str:
             "url": _link(reverse("notify:confirm", args=[code])),
             "days": CONFIRM_VALID.days,
         }
-        EmailMultiAlternatives(
+        mail = EmailMultiAlternatives(
             subject=_("Tongzhou: please confirm your e-mail address"),
             body=render_to_string("notify/confirm.txt", context),
             to=[s.email],
-        ).send()
+        )
+    try:
+        mail.send()
+    except (smtplib.SMTPException, OSError) as e:
+        # Only the kind of error: SMTP errors name the address, which we keep encrypted.
+        log.warning(
+            "confirmation for user %s not sent (attempt %s): %s",
+            user_id,
+            attempt,
+            type(e).__name__,
+        )
+        if attempt < MAX_ATTEMPTS:
+            send_confirmation.using(run_after=timezone.now() + retry_delay(attempt)).enqueue(
+                user_id, code, attempt + 1
+            )
+        return "retry"
     return "sent"
 
 

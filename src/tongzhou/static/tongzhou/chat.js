@@ -485,6 +485,7 @@ function showAnnouncement(a) {
   announcement.dataset.at = a.at;
   announcement.open = true;
 }
+if (config.announcement) document.getElementById("announcement-text").innerHTML = config.announcement.html; // sanitised by the server
 announcement.open = Boolean(announcement.dataset.at) && localStorage.getItem(seenKey) !== announcement.dataset.at;
 announcement.addEventListener("toggle", () => {
   if (!announcement.open) localStorage.setItem(seenKey, announcement.dataset.at);
