@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 import re
 from typing import Any
 
@@ -19,7 +20,7 @@ from tongzhou.accounts.models import User
 from tongzhou.chat.actions import do_send_message
 from tongzhou.chat.changes import do_pin
 from tongzhou.chat.models import Message
-from tongzhou.chat.render import first_link, to_html
+from tongzhou.chat.render import first_link, plain_text, to_html
 from tongzhou.groups import actions as group_actions
 from tongzhou.groups.models import Group, Membership
 from tongzhou.notify.models import Notification
@@ -167,6 +168,54 @@ def test_an_address_written_into_chinese_text_links_only_the_address(
     assert first_link(text) == href
 
 
+@pytest.mark.parametrize(
+    ("text", "shown", "after"),
+    [
+        ("https://zh.wikipedia.org/wiki/鼻咽癌", "https://zh.wikipedia.org/wiki/鼻咽癌", ""),
+        (
+            "https://zh.wikipedia.org/wiki/鼻咽癌，很有用",
+            "https://zh.wikipedia.org/wiki/鼻咽癌",
+            "，很有用",
+        ),
+        ("https://www.baidu.com/s?wd=放疗 口干", "https://www.baidu.com/s?wd=放疗", " 口干"),
+    ],
+)
+def test_chinese_in_an_address_path_stays_part_of_the_link(
+    text: str, shown: str, after: str
+) -> None:
+    """Chinese straight after "/" or "=" is the page's name, not the sentence going on."""
+    [(href, label)] = links(to_html(text))
+    assert label == shown
+    assert href.startswith(shown.split("/")[0]) and "%E" in href  # percent-encoded
+    assert to_html(text).endswith(f"</a>{after}</p>")
+    assert first_link(text) == href
+
+
+@pytest.mark.parametrize(
+    "text", ["[删除账号](/accounts/delete/)", "[x](//evil.example)", "[x](#top)"]
+)
+def test_markdown_links_go_only_to_web_addresses(text: str) -> None:
+    assert "<a" not in to_html(text)
+    assert first_link(text) is None
+
+
+def test_quotes_and_notifications_read_without_the_markdown() -> None:
+    assert (
+        plain_text("- **看牙** first\n> ask <b>here</b> & now")
+        == "看牙 first ask <b>here</b> & now"
+    )
+    assert plain_text("一二三四五", 3) == "一二三"
+
+
+def test_a_reply_to_a_deleted_message_tells_nobody(world: World) -> None:
+    from tongzhou.chat.changes import do_delete_message
+
+    gone = send(world, "member", "我删掉了")
+    do_delete_message(world.users["member"], world.group.pk, gone["id"])  # type: ignore[arg-type]
+    send(world, "moderator", "刚才说什么？", reply_to=gone["id"])
+    assert notifications(world.client("member"))["notifications"] == []
+
+
 def test_emoji_survive_rendering() -> None:
     text = "加油 💪🙏 🎗️ 👨‍👩‍👧 **🌸**"
     html = to_html(text)
@@ -274,21 +323,57 @@ def test_a_removed_member_is_never_notified_and_their_old_notifications_go(world
     assert not Notification.objects.filter(message_id=reply["id"]).exists()
 
 
-def test_an_edit_notifies_only_whoever_it_newly_names(world: World) -> None:
-    sent = send(world, "leader", "@Member 周三见")
-    r = world.client("leader").patch(
-        api(world, f"/messages/{sent['id']}"),
-        {"text": "@Member @Moderator 周三见"},
-        content_type="application/json",
+def test_an_edit_notifies_only_whoever_it_newly_names(
+    world: World, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    question = send(world, "member", "谁知道周三几点？")
+    sent = send(world, "leader", "@Member 周三见", reply_to=question["id"])
+    pushed: list[int] = []
+    monkeypatch.setattr(
+        "tongzhou.notify.actions.publish_to_user", lambda user_id, event: pushed.append(user_id)
     )
+    with django_capture_on_commit_callbacks(execute=True):
+        r = world.client("leader").patch(
+            api(world, f"/messages/{sent['id']}"),
+            {"text": "@Member @Moderator 周三见"},
+            content_type="application/json",
+        )
     assert r.status_code == 200, r.json()
     assert sorted(r.json()["mentions"]) == sorted([uid(world, "member"), uid(world, "moderator")])
     assert "@Moderator</span>" in r.json()["html"]
-    assert notifications(world.client("member"))["unread"] == 1  # told once, not again
+    assert pushed == [uid(world, "moderator")]  # the member is not told a second time
+    assert notifications(world.client("member"))["unread"] == 1
     [n] = notifications(world.client("moderator"))["notifications"]
     assert n["kind"] == "mention" and n["message"]["text"] == "@Member @Moderator 周三见"
     assert notifications(world.client("leader"))["unread"] == 0
     assert Notification.objects.filter(message_id=sent["id"]).count() == 2
+
+
+def test_an_edit_that_takes_a_name_out_takes_the_mention_back(world: World) -> None:
+    """Mentioning the wrong person and correcting it leaves them no "mentioned you" for a
+    message that does not (a notification with no mention in it, before this)."""
+    question = send(world, "member", "有人用过这个止吐药吗？")
+    sent = send(world, "leader", "@Member @Moderator 我用过", reply_to=question["id"])
+    assert notifications(world.client("moderator"))["unread"] == 1
+    r = world.client("leader").patch(
+        api(world, f"/messages/{sent['id']}"),
+        {"text": "我用过，效果不错"},
+        content_type="application/json",
+    )
+    assert r.status_code == 200, r.json()
+    assert r.json()["mentions"] == [] and "mention" not in r.json()["html"]
+    assert notifications(world.client("moderator")) == {"unread": 0, "notifications": []}
+    # The member it answers is still told, now of a reply.
+    [n] = notifications(world.client("member"))["notifications"]
+    assert (n["kind"], n["message"]["id"]) == ("reply", sent["id"])
+    # Named again: told again.
+    world.client("leader").patch(
+        api(world, f"/messages/{sent['id']}"),
+        {"text": "@Moderator 我用过，效果不错"},
+        content_type="application/json",
+    )
+    [n] = notifications(world.client("moderator"))["notifications"]
+    assert n["kind"] == "mention" and n["read"] is False
 
 
 def test_deleting_a_message_takes_its_notifications_away(world: World) -> None:
@@ -508,6 +593,13 @@ def announce(world: World, role: str, text: str) -> Any:
     )
 
 
+def chat_config(world: World, role: str) -> dict[str, Any]:
+    page = world.client(role).get(f"/groups/{world.group.pk}/chat/").content.decode()
+    found = re.search(r'<script id="chat-config" type="application/json">(.*?)</script>', page)
+    assert found is not None, page
+    return dict(json.loads(found[1]))
+
+
 def test_the_leader_sets_the_announcement_and_every_member_sees_it(world: World) -> None:
     before = timezone.now()
     r = announce(world, "leader", "**本周六**病友会，地点：肿瘤医院三楼")
@@ -519,8 +611,7 @@ def test_the_leader_sets_the_announcement_and_every_member_sees_it(world: World)
     assert before <= dt.datetime.fromisoformat(a["at"]) <= timezone.now()
     for role in ("member", "moderator"):
         assert world.client(role).get(api(world)).json()["announcement"] == a
-    page = world.client("member").get(f"/groups/{world.group.pk}/chat/").content.decode()
-    assert "<strong>本周六</strong>病友会" in page
+    assert chat_config(world, "member")["announcement"] == a  # the chat page shows it
     # Taking it down.
     r = announce(world, "leader", "")
     assert r.status_code == 200 and r.json()["announcement"] is None
@@ -550,6 +641,7 @@ def test_script_in_the_announcement_is_shown_as_text(world: World) -> None:
     assert "&lt;script&gt;" in html
     page = world.client("member").get(f"/groups/{world.group.pk}/chat/").content.decode()
     assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert chat_config(world, "member")["announcement"]["html"] == html
 
 
 def test_the_announcement_is_kept_short_and_unchanged_text_is_not_a_new_one(world: World) -> None:

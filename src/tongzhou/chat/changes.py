@@ -83,9 +83,11 @@ def do_edit_message(user: User, group_id: int, message_id: int, text: str) -> Me
         )
         message.edited_at = timezone.now()
         from tongzhou.chat.previews import start_preview
-        from tongzhou.notify.actions import notify_message
+        from tongzhou.notify.actions import notify_message, withdraw_mentions
 
-        added = save_mentions(message, find_mentions(group_id, message.text))
+        found = find_mentions(group_id, message.text)
+        added = save_mentions(message, found)
+        withdraw_mentions(message, found.values())
         notify_message(message, added, replies=False)  # only those newly @-named
         start_preview(message)
         return publish_change(message, ["text", "edited_at"])

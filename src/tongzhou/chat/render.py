@@ -7,6 +7,7 @@ changed: quotes, notifications, search and edits keep using it.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -35,19 +36,35 @@ _LEADING_CJK = re.compile(_CJK.pattern + "+(?=[A-Za-z0-9])")
 def _markdown() -> MarkdownIt:
     md = MarkdownIt("zero", {"linkify": True, "breaks": True, "html": False})
     md.enable(RULES)
+    md.validateLink = _absolute_link  # type: ignore[method-assign]
     md.linkify.set({"fuzzy_email": False})  # type: ignore[union-attr]  # linkify-it-py is ours
     md.core.ruler.push("tongzhou_links_and_mentions", _links_and_mentions)
     md.add_render_rule("mention", _render_mention)
     return md
 
 
+# Chinese straight after one of these is part of the address ("/wiki/鼻咽癌", "?q=放疗").
+_PATH_DELIMITERS = "/=?&#+-_%"
+
+
 def _cut(text: str) -> int | None:
     """Where an auto-linked address should stop, or None to keep it whole."""
-    punct = _FULLWIDTH_PUNCT.search(text)
-    cjk = _CJK.search(text)
     host_start = text.find("://") + 3 if "://" in text else 0
-    cuts = [m.start() for m in (punct, cjk) if m is not None and m.start() > host_start]
+    cuts = [m.start() for m in _FULLWIDTH_PUNCT.finditer(text) if m.start() > host_start][:1]
+    for m in _CJK.finditer(text):
+        p = m.start()
+        if p <= host_start or _FULLWIDTH_PUNCT.match(text, p):
+            continue
+        before = text[p - 1]
+        if before not in _PATH_DELIMITERS and not _CJK.match(before):
+            cuts.append(p)  # Chinese after a letter or digit: the sentence goes on
+            break
     return min(cuts) if cuts else None
+
+
+def _absolute_link(url: str) -> bool:
+    """Markdown links go to web or mail addresses only: no relative or script URLs."""
+    return url.strip().lower().startswith(("http://", "https://", "mailto:"))
 
 
 def _trim_autolinks(md: MarkdownIt, children: list[Token]) -> list[Token]:
@@ -162,3 +179,11 @@ def first_link(text: str) -> str | None:
             if isinstance(href, str) and href.startswith(("http://", "https://")):
                 return href
     return None
+
+
+def plain_text(text: str, limit: int | None = None) -> str:
+    """What the message says without its Markdown, on one line: for quotes, notifications
+    and e-mail, where "**看牙**" should read "看牙"."""
+    words = html.unescape(nh3.clean(_md.render(text, {"mentions": {}}), tags=set()))
+    words = " ".join(words.split())
+    return words[:limit] if limit is not None else words

@@ -29,7 +29,9 @@ def notify_message(message: Message, mentioned: Iterable[int], *, replies: bool 
     answers. Never the sender themselves, never someone no longer in the group."""
     targets = {uid: Notification.Kind.MENTION for uid in mentioned}
     if replies and message.reply_to_id is not None:
-        author = Message.objects.filter(pk=message.reply_to_id).values_list("sender_id", flat=True)
+        author = Message.objects.filter(
+            pk=message.reply_to_id, deleted_at__isnull=True
+        ).values_list("sender_id", flat=True)
         if (uid := author.first()) is not None:
             targets.setdefault(uid, Notification.Kind.REPLY)
     targets.pop(message.sender_id, None)  # type: ignore[arg-type]
@@ -63,6 +65,21 @@ def notify_message(message: Message, mentioned: Iterable[int], *, replies: bool 
             )
 
     transaction.on_commit(push)
+
+
+def withdraw_mentions(message: Message, mentioned: Iterable[int]) -> None:
+    """An edit took @-names out: those members are no longer told they were mentioned. The
+    author of the message it answers keeps a notification, as a reply."""
+    gone = Notification.objects.filter(message=message, kind=Notification.Kind.MENTION).exclude(
+        user_id__in=list(mentioned)
+    )
+    if message.reply_to_id is not None:
+        author = Message.objects.filter(
+            pk=message.reply_to_id, deleted_at__isnull=True
+        ).values_list("sender_id", flat=True)
+        if (uid := author.first()) is not None:
+            gone.filter(user_id=uid).update(kind=Notification.Kind.REPLY)
+    gone.delete()
 
 
 def mark_read_upto(user_id: int, group_id: int, message_id: int) -> None:

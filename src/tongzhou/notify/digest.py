@@ -23,6 +23,7 @@ from django.utils.translation import ngettext
 from django_tasks import task
 
 from tongzhou.chat.models import Message
+from tongzhou.chat.render import plain_text
 from tongzhou.chat.serialize import sender_name, summary
 from tongzhou.groups.models import Membership
 from tongzhou.notify.models import EmailSettings, Notification
@@ -126,7 +127,9 @@ def build_digest(
                     else _("%(name)s replied to you in %(group)s")
                 )
                 % {"name": sender_name(n.message), "group": n.group.name},
-                "text": (n.message.text[:300] or summary(n.message)) if s.include_text else "",
+                "text": (plain_text(n.message.text, 300) or summary(n.message))
+                if s.include_text
+                else "",
                 "url": _link(permalink(n.group_id, n.message_id)),
                 "at": timezone.localtime(n.created_at),
             }
@@ -136,7 +139,7 @@ def build_digest(
             {
                 "what": _("%(name)s asked in %(group)s")
                 % {"name": sender_name(q), "group": q.group.name},
-                "text": (q.text[:300] or summary(q)) if s.include_text else "",
+                "text": (plain_text(q.text, 300) or summary(q)) if s.include_text else "",
                 "url": _link(permalink(q.group_id, q.pk)),
                 "at": timezone.localtime(q.created_at),
             }

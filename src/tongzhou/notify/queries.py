@@ -8,6 +8,7 @@ from typing import Any, TypedDict
 from django.urls import reverse
 
 from tongzhou.chat.models import Message
+from tongzhou.chat.render import plain_text
 from tongzhou.chat.serialize import sender_name, summary
 from tongzhou.groups.models import Membership
 from tongzhou.notify.models import Notification
@@ -49,7 +50,11 @@ def notification_dict(n: Notification) -> NotificationDict:
         "id": n.pk,
         "kind": n.kind,
         "group": {"id": n.group_id, "name": n.group.name},
-        "message": {"id": m.pk, "sender_name": sender_name(m), "text": m.text[:200] or summary(m)},
+        "message": {
+            "id": m.pk,
+            "sender_name": sender_name(m),
+            "text": plain_text(m.text, 200) or summary(m),
+        },
         "url": permalink(n.group_id, m.pk),
         "created_at": n.created_at.isoformat(),
         "read": n.read_at is not None,
