@@ -5,7 +5,10 @@ page that shows that field is opened. Nothing may run: no dialog, no `window.__x
 become markup: no `[data-xss]` node, no `on*` attribute, no `javascript:`/`data:` URL, no
 script/iframe/object/embed/base/meta/svg/... element that our templates did not write. And each
 payload must be shown back literally, as text or as a form value, so a page that drops or
-mangles it does not pass.
+mangles it does not pass. Chat messages are the one formatted field: each must show the text of
+the HTML the server makes of it (its light Markdown, read by a separate HTML parser), and that
+text must keep every word typed. Link cards show what a linked page says of itself: the sweep
+serves a page named after each payload, and the worker fetches it as it would any site.
 
 Pages are opened with the Content-Security-Policy bypassed: the policy is the second wall, and
 this sweep tests the first one, escaping. Data is set up through the real actions; a handful of
@@ -18,20 +21,29 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import io
 import json
 import logging
 import math
 import re
-from collections import defaultdict
+import threading
+import time
+import unicodedata
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from html import escape
+from html.parser import HTMLParser
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import httpx
+import PIL.Image
 import pytest
 from django.conf import settings
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from playwright.sync_api import (
@@ -47,6 +59,9 @@ from playwright.sync_api import (
 from tongzhou.accounts.actions import do_register, do_update_profile
 from tongzhou.accounts.models import ApiToken, User
 from tongzhou.chat.actions import do_send_message
+from tongzhou.chat.mentions import find_mentions
+from tongzhou.chat.models import LinkPreview
+from tongzhou.chat.render import plain_text, to_html
 from tongzhou.groups.actions import (
     do_accept_invite,
     do_add_join_question,
@@ -126,6 +141,11 @@ CAPS = {
     "rejection reason": 1000,
     "message": 4000,
     "token name": 60,
+    # What a linked page says of itself; a card keeps this much of it (and "…").
+    "link title": 200,
+    "link description": 300,
+    "link site name": 100,
+    "link page (unescaped)": 300,
     # A refused form echoes what was sent, whatever its length (the input's maxlength only
     # stops typing): every payload fits.
     "sign-up username": 1000,
@@ -214,8 +234,14 @@ async (scopes) => {
       if (el.id !== "message-template") problems.push(`a template we did not write: ${show(el)}`);
     } else if (tag === "img" && (["attached-img", "viewer-img"].includes(el.id) ||
         (el.parentElement.classList.contains("picture") &&
-         (el.getAttribute("src") || "").startsWith("/media/")))) {
-      // the chat's own pictures: the composer preview, the viewer, a sent picture
+         (el.getAttribute("src") || "").startsWith("/media/")) ||
+        (el.parentElement.matches(".bubble > a.link-card") &&
+         (!el.hasAttribute("src") || el.getAttribute("src").startsWith("/media/link/"))))) {
+      // the chat's own pictures: the composer preview, the viewer, a sent picture, a link
+      // card's picture (our copy, or none yet)
+    } else if (tag === "details" && el.id === "announcement" &&
+        el.parentElement.classList.contains("chat-head")) {
+      // the chat's announcement (a second one would be a second id)
     } else if (BAD_TAGS.has(tag)) {
       problems.push(`an injected <${tag}>: ${show(el)}`);
     }
@@ -493,8 +519,6 @@ def test_the_sweep_notices_a_page_that_does_not_escape(browser: Browser, shots: 
     with markup in it gives a finding. Served raw, a family to a page, under our real
     Content-Security-Policy, they run (the policy is bypassed here, so that escaping alone is
     tested) and between them trip every detector."""
-    from html import escape
-
     from tongzhou.security import CONTENT_SECURITY_POLICY
 
     def rows(items: list[str]) -> str:
@@ -1110,6 +1134,57 @@ MESSAGE_JS = """
 }))
 """
 
+WORD = re.compile(r"[^\W_]+")
+# An ordered list's numbers are drawn by the browser (CSS markers), not kept as text.
+LIST_NUMBER = re.compile(r"(?m)^[ \t>*+-]*\d{1,9}[.)](?=[ \t]|$)")
+
+
+class _TextOf(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.nodes: list[str] = []
+        self.hrefs: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.nodes.append(data)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self.hrefs += [v for k, v in attrs if k == "href" and v]
+
+
+@dataclass(frozen=True)
+class Formatted:
+    """A message's text as the server formats it (its light Markdown, sanitised), and what
+    that HTML says as text: its text nodes, as an HTML parser (not ours) reads them."""
+
+    html: str
+    nodes: tuple[str, ...]
+    hrefs: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        """The textContent a browser gives the HTML."""
+        return "".join(self.nodes)
+
+    def lost_words(self, typed: str) -> list[str]:
+        """Words of the typed text that are neither shown nor a link's address: Markdown may
+        take its own syntax away, never a word. (Emphasis can join two words into one text,
+        "a*b*c" into "abc", so a word counts as kept in a text node or in the whole text.)"""
+        need = Counter(WORD.findall(LIST_NUMBER.sub(" ", typed)))
+        nodes = Counter(w for node in self.nodes for w in WORD.findall(node))
+        links = Counter(w for href in self.hrefs for w in WORD.findall(unquote(href)))
+        return sorted((need - ((nodes | Counter(WORD.findall(self.text))) + links)).elements())
+
+
+def formatted(group: Group, text: str) -> Formatted:
+    """What the server should send as `html` for `text` (already cleaned) in `group`."""
+    html = to_html(text, find_mentions(group.pk, text))
+    parser = _TextOf()
+    parser.feed(html)
+    parser.close()
+    return Formatted(html, tuple(parser.nodes), tuple(parser.hrefs))
+
 
 def test_chat_renders_payloads_as_text_from_history_live_and_typed(
     asgi_server: LiveServer, browser: Browser, shots: Path
@@ -1125,11 +1200,19 @@ def test_chat_renders_payloads_as_text_from_history_live_and_typed(
         do_accept_invite(person, invite.token)
 
     # History: person i says payload i, replying to the message before it. The server keeps
-    # typed text without invisible control characters (tongzhou.text.clean); chat.js must show
-    # what it keeps, character for character.
+    # typed text without invisible control characters (tongzhou.text.clean) and sends it also
+    # as HTML, its light Markdown: chat.js must show the text of that HTML, character for
+    # character, and that text must keep every word typed. Names and quotes stay plain text.
     names = [clean(sweep.put("display name", i)) for i in range(N)]
     sent = [sweep.put("message", i) for i in range(N)]
     texts = [clean(t) for t in sent]
+    shown_as = [formatted(hub, t) for t in texts]
+    formatted_ones = [i for i in range(N) if shown_as[i].text != texts[i]]
+    # Enough payloads look different formatted, so a page showing the typed text fails.
+    assert len(formatted_ones) >= 10, formatted_ones
+    for i in range(N):
+        if lost := shown_as[i].lost_words(texts[i]):
+            sweep.findings.append(f"formatting payload {i} lost the words {lost}: {texts[i]!r}")
     history_ids: list[int] = []
     with quiet_fan_out():
         for i, person in enumerate(people):
@@ -1140,13 +1223,14 @@ def test_chat_renders_payloads_as_text_from_history_live_and_typed(
                 text=sent[i],
                 reply_to=history_ids[-1] if history_ids else None,
             )
+            check_html(sweep, "sent (history)", i, message["html"], shown_as[i])
             history_ids.append(message["id"])
     expected = [
         {
             "id": history_ids[i],
             "sender": names[i],
-            "text": texts[i],
-            "quote": f"{names[i - 1]}: {texts[i - 1][:120]}" if i else None,
+            "text": shown_as[i].text,
+            "quote": f"{names[i - 1]}: {plain_text(texts[i - 1], 120)}" if i else None,
         }
         for i in range(N)
     ]
@@ -1156,17 +1240,10 @@ def test_chat_renders_payloads_as_text_from_history_live_and_typed(
     page.goto(f"{asgi_server.url}/groups/{hub.pk}/chat/")
     expect(page.locator("#conn")).to_have_text("Connected")
     messages = page.locator("#messages .message")
-    older = page.get_by_role("button", name="Load older messages")
-    for _ in range(N // 50 + 5):  # the newest 50 first; older pages on request
-        if messages.count() >= N:
-            break
-        if older.is_visible():
-            older.click()
-        page.wait_for_timeout(150)
-    expect(messages).to_have_count(N)
+    load_all(page, N)
     sweep.check(page, "chat (history)", [])
     got = page.evaluate(MESSAGE_JS)
-    compare_messages(sweep, "chat (history)", got, expected)
+    compare_messages(sweep, "chat (history)", got, expected, formatted_ones)
     page.screenshot(path=shots / "01-chat-history.png")
 
     # Live: each person sends payload i again over the API (as the phone app does), replying to
@@ -1185,25 +1262,28 @@ def test_chat_renders_payloads_as_text_from_history_live_and_typed(
                 headers={"Authorization": f"Bearer {token}"},
             )
             assert r.status_code == 201, r.text
+            check_html(sweep, "sent (API)", i, r.json()["html"], shown_as[i])
             expected.append(
                 {
                     "id": r.json()["id"],
                     "sender": names[i],
-                    "text": texts[i],
-                    "quote": f"{names[j]}: {texts[j][:120]}",
+                    "text": shown_as[i].text,
+                    "quote": f"{names[j]}: {plain_text(texts[j], 120)}",
                 }
             )
     expect(messages).to_have_count(2 * N, timeout=30_000)
     expect(lead_page.locator(f"#m{expected[-1]['id']}")).to_be_attached()
     sweep.labels[page] = "chat, live"
     sweep.check(page, "chat (live)", [])
-    compare_messages(sweep, "chat (live)", page.evaluate(MESSAGE_JS), expected)
+    compare_messages(sweep, "chat (live)", page.evaluate(MESSAGE_JS), expected, formatted_ones)
     sweep.labels[lead_page] = "chat, live, leader"
     sweep.check(lead_page, "chat (live)", [])
-    compare_messages(sweep, "chat (live)", lead_page.evaluate(MESSAGE_JS), expected[N:])
+    compare_messages(
+        sweep, "chat (live)", lead_page.evaluate(MESSAGE_JS), expected[N:], formatted_ones
+    )
 
-    # Typed: the reader types payloads into the composer; both pages show them.
-    typed = [0, 14, 36, 60, 99, 150 % N, 190 % N, N - 1]
+    # Typed: the reader types payloads into the composer, some formatted; both pages show them.
+    typed = [0, 14, 36, 60, 99, 150 % N, 190 % N, N - 1, *formatted_ones[::4]]
     for i in typed:
         page.get_by_role("textbox", name="Message", exact=True).fill(sweep.put("message", i))
         page.get_by_role("button", name="Send", exact=True).click()
@@ -1213,20 +1293,25 @@ def test_chat_renders_payloads_as_text_from_history_live_and_typed(
     expect(lead_page.locator(f"#m{typed_ids[-1]['id']}")).to_be_attached()
     for p, kind in ((page, "chat (typed, own page)"), (lead_page, "chat (typed, live)")):
         sweep.labels[p] = kind
-        sweep.check(p, kind, [sweep.expect("message", i, scope="#messages") for i in typed])
+        sweep.check(
+            p, kind, [Expect("message", i, shown_as[i].text, scope="#messages") for i in typed]
+        )
         tail = p.evaluate(MESSAGE_JS)[-len(typed) :]
         for i, m in zip(typed, tail, strict=True):
-            if (m["sender"], m["text"]) != ("Reader", clean(sweep.put("message", i))):
+            if (m["sender"], m["text"]) != ("Reader", shown_as[i].text):
                 sweep.findings.append(f"{kind}: typed payload {i} shown as {m!r}")
+            elif i in formatted_ones:
+                sweep.shown[("message (formatted)", kind)].add(i)
     page.screenshot(path=shots / "02-chat-typed.png")
 
-    # Replying to a payload person's message shows their name and text in the composer.
-    target = 20
+    # Replying to a payload person's formatted message shows their name and the message's text
+    # (without its formatting) in the composer.
+    target = formatted_ones[0]
     sweep.labels[page] = "chat, reply"
     page.locator(f'#messages .message[data-id="{history_ids[target]}"]').get_by_role(
         "button", name="Reply"
     ).click()
-    want = f"Replying to {names[target]}: {texts[target][:60]}"
+    want = f"Replying to {names[target]}: {shown_as[target].text.strip()[:60]}"
     got_reply = page.locator("#replying-text").text_content()
     if got_reply == want:
         sweep.shown[("display name", "chat (reply bar)")].add(target)
@@ -1237,6 +1322,19 @@ def test_chat_renders_payloads_as_text_from_history_live_and_typed(
     lead_page.screenshot(path=shots / "03-chat-leader.png")
 
     sweep.assert_clean(page, lead_page)
+
+
+def load_all(page: Page, count: int) -> None:
+    """The chat shows the newest 50 messages first; older pages come on request."""
+    messages = page.locator("#messages .message")
+    older = page.get_by_role("button", name="Load older messages")
+    for _ in range(count // 50 + 5):
+        if messages.count() >= count:
+            break
+        if older.is_visible():
+            older.click()
+        page.wait_for_timeout(150)
+    expect(messages).to_have_count(count)
 
 
 @contextlib.contextmanager
@@ -1251,11 +1349,24 @@ def quiet_fan_out() -> Iterator[None]:
         log.disabled = False
 
 
+def check_html(sweep: Sweep, kind: str, index: int, html: str, want: Formatted) -> None:
+    """The server sent, as the message's `html`, what its formatting makes of the text."""
+    if html != want.html:
+        sweep.findings.append(
+            f"{kind}: html of payload {index} is {json.dumps(html)}, not {json.dumps(want.html)}"
+        )
+
+
 def compare_messages(
-    sweep: Sweep, kind: str, got: list[dict[str, Any]], expected: list[dict[str, Any]]
+    sweep: Sweep,
+    kind: str,
+    got: list[dict[str, Any]],
+    expected: list[dict[str, Any]],
+    formatted_ones: Iterable[int] = (),
 ) -> None:
     """Each message's sender, text and quote, character for character, as chat.js set them."""
     by_id = {m["id"]: m for m in got}
+    formatted_set = set(formatted_ones)
     for i, want in enumerate(expected):
         have = by_id.get(want["id"])
         index = i % N
@@ -1272,5 +1383,290 @@ def compare_messages(
         else:
             sweep.shown[("display name", kind)].add(index)
             sweep.shown[("message", kind)].add(index)
+            if index in formatted_set:
+                sweep.shown[("message (formatted)", kind)].add(index)
             if want["quote"] is not None:
                 sweep.shown[("message (reply quote)", kind)].add(index)
+
+
+# --- link cards: what a linked page says about itself -------------------------------------------
+
+RAW_EVERY = 8  # payload i with i % RAW_EVERY == 3 also gets a page that does not escape it
+# Where a page declares its encoding: (encoding, in the Content-Type header or a meta tag).
+ENCODINGS = (("utf-8", "header"), ("utf-8", "meta"), ("gb18030", "header"), ("gbk", "meta"))
+BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+CARD_JS = """
+() => [...document.querySelectorAll("#messages .message")].map((li) => {
+  const card = li.querySelector(".link-card");
+  return {
+    id: Number(li.dataset.id),
+    shown: !card.hidden,
+    href: card.getAttribute("href"),
+    site_name: card.querySelector(".link-site").textContent,
+    title: card.querySelector(".link-title").textContent,
+    description: card.querySelector(".link-desc").textContent,
+  };
+})
+"""
+
+
+def payload_page(i: int, raw: bool) -> tuple[bytes, str]:
+    """Page i, named after payload i, and its Content-Type. The payload is its <title> and, by
+    turns, its og:title or twitter:title; its og:description or description; its site name;
+    and its og:image (every tenth page has a real picture instead). Escaped as a real site's
+    templates would, in the encoding Chinese sites use, declared where they declare it; or,
+    if `raw`, written in as it is."""
+    text = PAYLOADS[i].text
+    attr = text if raw else escape(text, quote=True)
+    data = text if raw else escape(text, quote=False)
+    encoding, declared = ("utf-8", "header") if raw else ENCODINGS[i % len(ENCODINGS)]
+    head = [f'<meta charset="{encoding}">' if declared == "meta" else "", f"<title>{data}</title>"]
+    if i % 3 == 1:
+        head.append(f'<meta property="og:title" content="{attr}">')
+    elif i % 3 == 2:
+        head.append(f'<meta name="twitter:title" content="{attr}">')
+    description = 'property="og:description"' if i % 2 == 0 else 'name="description"'
+    head.append(f'<meta {description} content="{attr}">')
+    head.append(f'<meta property="og:site_name" content="{attr}">')
+    image = "/picture.png" if i % 10 == 5 else attr
+    head.append(f'<meta property="og:image" content="{image}">')
+    page = f"<!doctype html><html><head>{''.join(head)}</head><body><h1>{data}</h1></body></html>"
+    content_type = f"text/html; charset={encoding}" if declared == "header" else "text/html"
+    return page.encode(encoding, "xmlcharrefreplace"), content_type
+
+
+@dataclass
+class PayloadSite:
+    """A web site on 127.0.0.1: /e/<i> is payload_page(i), /raw/<i> the unescaped one."""
+
+    port: int
+    hits: list[str] = field(default_factory=list)
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def url(self, i: int, raw: bool) -> str:
+        return f"http://{self.host}/{'raw' if raw else 'e'}/{i}"
+
+
+@pytest.fixture
+def payload_site() -> Iterator[PayloadSite]:
+    """The site, running, and let past the link-preview guard against private addresses."""
+    buffer = io.BytesIO()
+    PIL.Image.new("RGB", (32, 24), (200, 60, 60)).save(buffer, "PNG")
+    picture = buffer.getvalue()
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            m = re.fullmatch(r"/(e|raw)/(\d+)", self.path)
+            status = 200
+            if m and int(m.group(2)) < N:
+                body, content_type = payload_page(int(m.group(2)), raw=m.group(1) == "raw")
+            elif self.path == "/picture.png":
+                body, content_type = picture, "image/png"
+            else:  # most og:image addresses: a payload taken for a path
+                status, body, content_type = 404, b"<title>not here</title>", "text/html"
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    site = PayloadSite(int(httpd.server_address[1]), hits)
+    with override_settings(LINK_PREVIEW_ALLOW_HOST=site.host):
+        yield site
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=10)
+
+
+def visible(text: str) -> str:
+    """What a card must keep of a page's words: squash, less control characters (a card
+    shows them as spaces) and bidirectional overrides (a card drops them)."""
+    return BIDI.sub("", "".join(ch for ch in squash(text) if unicodedata.category(ch) != "Cc"))
+
+
+def keeps(value: str, page_text: str) -> bool:
+    """A card's title, description or site name says what the page said, or, cut to the
+    card's length (ending in "…"), how it began."""
+    if value.endswith("…") and not page_text.endswith("…"):
+        return visible(page_text).startswith(visible(value[:-1]))
+    return visible(value) == visible(page_text)
+
+
+# A card's fields, as the API names them and as coverage.txt counts them.
+CARD_FIELDS = (
+    ("title", "link title"),
+    ("description", "link description"),
+    ("site_name", "link site name"),
+)
+
+
+def test_link_cards_show_what_linked_pages_say_as_text(
+    asgi_server: LiveServer,
+    worker: None,
+    payload_site: PayloadSite,
+    browser: Browser,
+    shots: Path,
+) -> None:
+    """Every payload names a linked page (its title, description, site name); the worker
+    fetches each page and makes a card, which the chat shows live and from history. Nothing
+    runs; each card shows what the API says, and the API says what the page said."""
+    sweep = Sweep(asgi_server.url, shots)
+    lead = do_register("lead", PASSWORD, "Lead")
+    reader = do_register("reader", PASSWORD, "Reader")
+    hub = do_create_group(lead, "Link hub", "")
+    join_by_invite(lead, hub, reader)
+    page = sweep.watch(signed_in(browser, asgi_server, reader))
+    sweep.labels[page] = "chat, link cards arriving"
+    page.goto(f"{asgi_server.url}/groups/{hub.pk}/chat/")
+    expect(page.locator("#conn")).to_have_text("Connected")
+
+    # The leader shares a link to each page: bare, in angle brackets, or behind words.
+    links = [(i, False) for i in range(N)] + [(i, True) for i in range(3, N, RAW_EVERY)]
+    page_of: dict[int, tuple[int, bool]] = {}  # message id -> (payload, raw)
+    token = ApiToken.issue(lead)
+    with httpx.Client(base_url=asgi_server.url, timeout=30) as http:
+        auth = {"Authorization": f"Bearer {token}"}
+        for k, (i, raw) in enumerate(links):
+            url = payload_site.url(i, raw)
+            text = (f"看看这篇 {url}", f"<{url}>", f"[病友推荐的文章]({url})")[k % 3]
+            r = http.post(
+                f"/api/v1/groups/{hub.pk}/messages",
+                json={"client_id": f"link-{k}", "text": text},
+                headers=auth,
+            )
+            assert r.status_code == 201, r.text
+            page_of[r.json()["id"]] = (i, raw)
+            if raw:
+                sweep.put("link page (unescaped)", i)
+            else:
+                for _key, name in CARD_FIELDS:
+                    sweep.put(name, i)
+        wait_for_cards(hub)
+        cards = api_cards(http, hub, auth)
+
+    # What the API says, against what each page said.
+    assert set(cards) == set(page_of), "a message went missing"
+    for message_id, (i, raw) in page_of.items():
+        card = cards[message_id]
+        if raw:
+            continue  # broken markup may say anything, or nothing; it must only stay text
+        if card is None:
+            sweep.findings.append(f"no card for the page of payload {i}")
+            continue
+        if card["url"] != payload_site.url(i, raw):
+            sweep.findings.append(f"the card of payload {i} links to {card['url']!r}")
+        for key, name in CARD_FIELDS:
+            if not card[key] or not keeps(card[key], PAYLOADS[i].text):
+                sweep.findings.append(
+                    f"the API's {name} for payload {i} ({PAYLOADS[i].family}) is "
+                    f"{card[key]!r}, not what the page said: {PAYLOADS[i].text!r}"
+                )
+    made = sum(card is not None for card in cards.values())
+    with_picture = sum(bool(card and card["image_url"]) for card in cards.values())
+    assert with_picture >= N // 10 - 1, f"{with_picture} cards with a picture"
+
+    # Live: the cards arrived on the open page as the worker made them.
+    shown_cards = page.locator("#messages .link-card:not([hidden])")
+    expect(page.locator("#messages .message")).to_have_count(len(links), timeout=30_000)
+    expect(shown_cards).to_have_count(made, timeout=30_000)
+    sweep.check(page, "chat (link cards, live)", [])
+    compare_cards(sweep, "chat (link cards, live)", page, cards, page_of)
+    page.screenshot(path=shots / "01-link-cards-live.png")
+
+    # History: the page opened afresh shows them from the first answer.
+    sweep.labels[page] = "chat, link cards from history"
+    page.reload()
+    expect(page.locator("#conn")).to_have_text("Connected")
+    load_all(page, len(links))
+    expect(shown_cards).to_have_count(made)
+    sweep.check(page, "chat (link cards, history)", [])
+    compare_cards(sweep, "chat (link cards, history)", page, cards, page_of)
+    with_image = next(m for m, (i, raw) in page_of.items() if i % 10 == 5 and not raw)
+    page.locator(f"#m{with_image}").scroll_into_view_if_needed()
+    page.screenshot(path=shots / "02-link-cards-history.png")
+
+    fetched = {h for h in payload_site.hits if re.fullmatch(r"/(e|raw)/\d+", h)}
+    assert len(fetched) == len(links), f"the worker fetched {len(fetched)} of {len(links)} pages"
+    sweep.assert_clean(page)
+
+
+def join_by_invite(lead: User, group: Group, person: User) -> None:
+    invite = do_create_invite(membership(lead, group), hours=24, max_uses=None)
+    do_accept_invite(person, invite.token)
+
+
+def wait_for_cards(group: Group, seconds: float = 120) -> None:
+    """Until the worker has fetched every page (made a card, or given up on one)."""
+    deadline = time.monotonic() + seconds
+    pending = LinkPreview.objects.filter(message__group=group, status=LinkPreview.Status.PENDING)
+    while pending.exists():
+        assert time.monotonic() < deadline, f"{pending.count()} cards still being made"
+        time.sleep(0.25)
+
+
+def api_cards(
+    http: httpx.Client, group: Group, auth: dict[str, str]
+) -> dict[int, dict[str, Any] | None]:
+    """Every message's link_preview, as the API lists them."""
+    cards: dict[int, dict[str, Any] | None] = {}
+    after = 0
+    while True:
+        r = http.get(
+            f"/api/v1/groups/{group.pk}/messages",
+            params={"after": after, "limit": 200},
+            headers=auth,
+        )
+        assert r.status_code == 200, r.text
+        messages = r.json()["messages"]
+        if not messages:
+            return cards
+        for m in messages:
+            cards[m["id"]] = m["link_preview"]
+        after = messages[-1]["id"]
+
+
+def compare_cards(
+    sweep: Sweep,
+    kind: str,
+    page: Page,
+    cards: dict[int, dict[str, Any] | None],
+    page_of: dict[int, tuple[int, bool]],
+) -> None:
+    """Each card shows, as text, the API's title, description and site name for its message."""
+    for have in page.evaluate(CARD_JS):
+        want = cards.get(have["id"])
+        i, raw = page_of[have["id"]]
+        if want is None:
+            if have["shown"]:
+                sweep.findings.append(f"{kind}: a card for payload {i} that the API has not")
+            continue
+        if not have["shown"]:
+            sweep.findings.append(f"{kind}: the card for payload {i} is not shown")
+            continue
+        wrong = [
+            f"{key} {json.dumps(have[key])}, not {json.dumps(want[key])}"
+            for key in ("href", "site_name", "title", "description")
+            if have[key] != want["url" if key == "href" else key]
+        ]
+        if wrong:
+            sweep.findings.append(f"{kind}: the card for payload {i} shows " + "; ".join(wrong))
+        elif raw:
+            sweep.shown[("link page (unescaped)", kind)].add(i)
+        else:
+            for key, name in CARD_FIELDS:
+                if want[key] and keeps(want[key], PAYLOADS[i].text):
+                    sweep.shown[(name, kind)].add(i)

@@ -5,7 +5,7 @@ from typing import Any, TypedDict
 from django.utils.translation import gettext as _
 
 from tongzhou.chat.models import REACTIONS, Attachment, LinkPreview, Message
-from tongzhou.chat.render import to_html
+from tongzhou.chat.render import plain_text, to_html
 
 
 class SenderDict(TypedDict):
@@ -107,7 +107,7 @@ def message_dict(m: Message) -> MessageDict:
         preview = {
             "id": m.reply_to.pk,
             "sender_name": sender_name(m.reply_to),
-            "text": m.reply_to.text[:120] or summary(m.reply_to),
+            "text": plain_text(m.reply_to.text, 120) or summary(m.reply_to),
         }
     return {
         "id": m.pk,
