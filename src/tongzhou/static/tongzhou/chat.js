@@ -163,10 +163,12 @@ function render(m) {
 function update(m) {
   const old = seen.get(m.id);
   if (!old) return;
+  const atBottom = !detached && log.scrollHeight - log.scrollTop - log.clientHeight < 120;
   const li = build(m);
   if (old.dataset.pinned !== li.dataset.pinned) setPinCount(pinnedCount + (li.dataset.pinned ? 1 : -1));
   old.replaceWith(li);
   seen.set(m.id, li);
+  if (atBottom) log.scrollTop = log.scrollHeight; // a message that grew (a link card) stays in sight
 }
 
 async function call(method, url, body) {
@@ -244,15 +246,27 @@ async function loadPins() {
     const who = document.createElement("strong");
     who.textContent = `${m.sender.display_name}: `;
     b.append(who, summary(m).slice(0, 140));
-    b.addEventListener("click", () => jumpTo(m.id));
+    b.addEventListener("click", () => { // the list gets out of the way of what was chosen
+      pinsPanel.hidden = true;
+      pinsButton.setAttribute("aria-expanded", "false");
+      jumpTo(m.id);
+    });
     li.append(b);
     return li;
   }));
 }
+// One panel above the chat at a time: on a phone two would leave no room for messages.
+function closePanels(keep) {
+  if (keep !== "pins") { pinsPanel.hidden = true; pinsButton.setAttribute("aria-expanded", "false"); }
+  if (keep !== "date") { dateForm.hidden = true; dateButton.setAttribute("aria-expanded", "false"); }
+  if (keep !== "announcement" && announcement.open) announcement.open = false;
+}
 pinsButton.addEventListener("click", async () => {
-  pinsPanel.hidden = !pinsPanel.hidden;
-  pinsButton.setAttribute("aria-expanded", String(!pinsPanel.hidden));
-  if (!pinsPanel.hidden) await loadPins();
+  const opening = pinsPanel.hidden;
+  closePanels("pins");
+  pinsPanel.hidden = !opening;
+  pinsButton.setAttribute("aria-expanded", String(opening));
+  if (opening) await loadPins();
 });
 
 async function removeMessage(m, mine) {
@@ -306,6 +320,12 @@ function scheduleRead() {
         headers: { "Content-Type": "application/json", "X-CSRFToken": csrf() },
         body: JSON.stringify({ last_read_id: lastId }),
       });
+      // The server counts mentions and replies up to the marker as read: so does the badge.
+      const badge = document.getElementById("notify-count");
+      if (badge && !badge.hidden) {
+        const r = await fetch("/api/v1/notifications?unread=true", { credentials: "same-origin" });
+        if (r.ok) setUnreadBadge((await r.json()).unread);
+      }
     } catch (e) { /* the marker will catch up next time */ }
   }, 1500);
 }
@@ -389,7 +409,10 @@ let loadingNewer = false;
 newerButton.addEventListener("click", loadNewer);
 document.getElementById("latest").addEventListener("click", async () => {
   history.replaceState(null, "", location.pathname);
-  try { await loadInitial(); } catch (e) { showError(t.loadFailed); }
+  try {
+    await loadInitial();
+    log.scrollTop = log.scrollHeight; // the newest, as the button says, not the unread marker
+  } catch (e) { showError(t.loadFailed); }
 });
 
 // Opening a mention or a reply here is reading it: its notifications are done.
@@ -481,13 +504,21 @@ function showAnnouncement(a) {
   announcement.hidden = !a;
   if (!a) return;
   document.getElementById("announcement-text").innerHTML = a.html; // sanitised by the server
-  document.getElementById("announcement-line").textContent = a.text.split("\n")[0].slice(0, 80);
+  announcementLine();
   announcement.dataset.at = a.at;
   announcement.open = true;
 }
+// The folded one-line summary: the first line as formatted, not its Markdown ("**", "- ").
+function announcementLine() {
+  const rich = document.getElementById("announcement-text");
+  const first = (rich.firstElementChild || rich).textContent.trim().split("\n")[0];
+  document.getElementById("announcement-line").textContent = [...first].slice(0, 80).join("");
+}
 if (config.announcement) document.getElementById("announcement-text").innerHTML = config.announcement.html; // sanitised by the server
+if (announcement.dataset.at) announcementLine();
 announcement.open = Boolean(announcement.dataset.at) && localStorage.getItem(seenKey) !== announcement.dataset.at;
 announcement.addEventListener("toggle", () => {
+  if (announcement.open) closePanels("announcement");
   if (!announcement.open) localStorage.setItem(seenKey, announcement.dataset.at);
 });
 setTimeout(() => { if (announcement.dataset.at) localStorage.setItem(seenKey, announcement.dataset.at); }, 5000);
@@ -655,6 +686,7 @@ setPinCount(pinnedCount);
 const dateForm = document.getElementById("date-form");
 const dateButton = document.getElementById("date-button");
 dateButton.addEventListener("click", () => {
+  closePanels("date");
   dateForm.hidden = !dateForm.hidden;
   dateButton.setAttribute("aria-expanded", String(!dateForm.hidden));
   if (!dateForm.hidden) document.getElementById("date-input").focus();
