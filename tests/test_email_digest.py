@@ -580,6 +580,15 @@ def test_a_confirmation_that_cannot_be_sent_is_retried_and_the_address_is_not_lo
 # --- the worker command
 
 
+def database_url_for_child() -> str:
+    """The test database, on whichever engine this run uses, for a child process."""
+    d = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{d['NAME']}"
+    auth = d["USER"] + (f":{d['PASSWORD']}" if d["PASSWORD"] else "")
+    return f"postgres://{auth}@{d['HOST']}:{d['PORT']}/{d['NAME']}"
+
+
 def test_tongzhou_worker_once_runs_the_periodic_jobs_and_the_queue(
     world: World, smtp: Mailbox
 ) -> None:
@@ -588,7 +597,7 @@ def test_tongzhou_worker_once_runs_the_periodic_jobs_and_the_queue(
     save_settings(world, "moderator")  # a confirmation mail waits in the queue
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("EMAIL_", "DATABASE_URL"))},
-        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+        "DATABASE_URL": database_url_for_child(),
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp.port),
         "TONGZHOU_SITE_URL": SITE,
