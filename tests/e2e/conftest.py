@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +63,15 @@ def sign_in(
     page.get_by_label(t["login_username"], exact=True).fill(username)
     page.get_by_label(t["password"], exact=True).fill(password)
     page.get_by_role("button", name=t["sign_in"]).last.click()
+
+
+@contextlib.contextmanager
+def quiet_fan_out() -> Iterator[None]:
+    """Messages written from the test thread try to fan out from a thread where Playwright's
+    event loop lives, which fails and is logged; no page is open yet to miss them."""
+    log = logging.getLogger("tongzhou.realtime")
+    log.disabled = True
+    try:
+        yield
+    finally:
+        log.disabled = False

@@ -3,9 +3,7 @@ announcement, link cards — each seen live by another member in Chromium."""
 
 from __future__ import annotations
 
-import contextlib
 import html
-import logging
 import re
 import threading
 from collections.abc import Iterator
@@ -29,7 +27,7 @@ from tongzhou.groups.models import Group
 
 from ..conftest import LiveServer
 from ..media_samples import jpeg_with_gps
-from .conftest import group_with_member, sign_in
+from .conftest import group_with_member, quiet_fan_out, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -50,18 +48,6 @@ def open_chat(
     page.goto(f"{server.url}/groups/{gid}/chat/{query}")
     expect(page.locator("#conn")).to_have_text("Connected")
     return page
-
-
-@contextlib.contextmanager
-def quiet_fan_out() -> Iterator[None]:
-    """Messages written from the test thread try to fan out from a thread where Playwright's
-    event loop lives, which fails and is logged; no page is open yet to miss them."""
-    log = logging.getLogger("tongzhou.realtime")
-    log.disabled = True
-    try:
-        yield
-    finally:
-        log.disabled = False
 
 
 def send_as(user: User, group: Group, texts: list[str]) -> list[int]:

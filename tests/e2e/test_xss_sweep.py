@@ -20,10 +20,8 @@ counts are written to artifacts/e2e/<test>/coverage.txt.
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
 import json
-import logging
 import math
 import re
 import threading
@@ -75,6 +73,7 @@ from tongzhou.groups.models import Application, Group, Membership
 from tongzhou.text import clean
 
 from ..conftest import LiveServer
+from .conftest import quiet_fan_out
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -1335,18 +1334,6 @@ def load_all(page: Page, count: int) -> None:
             older.click()
         page.wait_for_timeout(150)
     expect(messages).to_have_count(count)
-
-
-@contextlib.contextmanager
-def quiet_fan_out() -> Iterator[None]:
-    """Messages written from the test thread try to fan out from a thread where Playwright's
-    event loop lives, which fails and is logged; no page is open yet to miss them."""
-    log = logging.getLogger("tongzhou.realtime")
-    log.disabled = True
-    try:
-        yield
-    finally:
-        log.disabled = False
 
 
 def check_html(sweep: Sweep, kind: str, index: int, html: str, want: Formatted) -> None:

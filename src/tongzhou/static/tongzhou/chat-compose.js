@@ -109,20 +109,24 @@ export function setupMentions({ textarea, list, api, me }) {
   textarea.addEventListener("blur", () => setTimeout(close, 150));
 }
 
+const fmt = (s, vars) => s.replace(/%\((\w+)\)s/g, (_, k) => vars[k]);
+
+// One big emoji button, as in the reaction picker and the composer's emoji panel.
+export function emojiButton(emoji, label, onClick) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "pick";
+  b.textContent = emoji;
+  b.setAttribute("aria-label", fmt(label, { emoji }));
+  b.addEventListener("click", onClick);
+  return b;
+}
+
 export function setupEmoji({ button, panel, textarea, t }) {
-  const fmt = (s, vars) => s.replace(/%\((\w+)\)s/g, (_, k) => vars[k]);
-  panel.replaceChildren(...EMOJI.map((emoji) => {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.className = "pick";
-    b.textContent = emoji;
-    b.setAttribute("aria-label", fmt(t.insertEmoji, { emoji }));
-    b.addEventListener("click", () => {
-      const at = textarea.selectionStart ?? textarea.value.length;
-      replaceRange(textarea, at, textarea.selectionEnd ?? at, emoji);
-    });
-    return b;
-  }));
+  panel.replaceChildren(...EMOJI.map((emoji) => emojiButton(emoji, t.insertEmoji, () => {
+    const at = textarea.selectionStart ?? textarea.value.length;
+    replaceRange(textarea, at, textarea.selectionEnd ?? at, emoji);
+  })));
   button.addEventListener("click", () => {
     panel.hidden = !panel.hidden;
     button.setAttribute("aria-expanded", String(!panel.hidden));

@@ -1,7 +1,7 @@
 // Group chat: history over the API, live messages over a WebSocket, sends over the API.
 // Every message is keyed by id, so replays and retries never show twice.
 import { Refusal, renderMedia, setupRecorder, setupViewer, upload } from "./chat-media.js";
-import { setupEmoji, setupMentions } from "./chat-compose.js";
+import { emojiButton, setupEmoji, setupMentions } from "./chat-compose.js";
 
 const config = JSON.parse(document.getElementById("chat-config").textContent);
 const t = JSON.parse(document.getElementById("chat-i18n").textContent);
@@ -205,18 +205,10 @@ function renderReactions(li, m) {
 function togglePicker(li, m, button) {
   const picker = li.querySelector(".picker");
   if (!picker.hidden) { picker.hidden = true; button.setAttribute("aria-expanded", "false"); return; }
-  picker.replaceChildren(...config.reactions.map((emoji) => {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.className = "pick";
-    b.textContent = emoji;
-    b.setAttribute("aria-label", fmt(t.reactWith, { emoji }));
-    b.addEventListener("click", () => {
-      const mine = (m.reactions || []).some((r) => r.emoji === emoji && r.users.includes(config.me));
-      react(m, emoji, !mine);
-    });
-    return b;
-  }));
+  picker.replaceChildren(...config.reactions.map((emoji) => emojiButton(emoji, t.reactWith, () => {
+    const mine = (m.reactions || []).some((r) => r.emoji === emoji && r.users.includes(config.me));
+    react(m, emoji, !mine);
+  })));
   picker.hidden = false;
   button.setAttribute("aria-expanded", "true");
   picker.firstElementChild.focus();
