@@ -204,6 +204,46 @@ API_CASES: list[tuple[str, str, str, Any, dict[str, int]]] = [
         expect(MODS, 200),
     ),
     ("list_pins", "get", "/api/v1/groups/{gid}/pins", None, expect(MEMBERS, 200)),
+    # Questions. {askid}: a question "member" asked and the leader answered. Only the asker
+    # and moderators mark (or, as here, take back) the answer that helped.
+    ("list_open_questions", "get", "/api/v1/groups/{gid}/questions", None, expect(MEMBERS, 200)),
+    (
+        "mark_helpful_answer",
+        "post",
+        "/api/v1/groups/{gid}/questions/{askid}/helpful",
+        {"answer": None},
+        expect(MEMBERS, 200),
+    ),
+    (
+        "mark_question",
+        "post",
+        "/api/v1/groups/{gid}/messages/{mid}/question",
+        {"on": True},
+        expect(MEMBERS, 200),
+    ),
+    (
+        "similar_questions",
+        "post",
+        "/api/v1/groups/{gid}/questions/similar",
+        {"text": "放疗后口干怎么办"},
+        expect(MEMBERS, 200),
+    ),
+    ("question_metrics", "get", "/api/v1/groups/{gid}/questions/metrics", None, expect(MODS, 200)),
+    ("get_helper_settings", "get", "/api/v1/me/helper-settings", None, everyone(200)),
+    (
+        "update_helper_settings",
+        "patch",
+        "/api/v1/me/helper-settings",
+        {"accepts": False, "max_per_hour": 2},
+        everyone(200),
+    ),
+    (
+        "set_verified_professional",
+        "post",
+        "/api/v1/groups/{gid}/members/{uid}/verified",
+        {"on": False},
+        expect({"leader"}, 200),
+    ),
     # Notifications and email settings are each person's own: nobody reaches another's.
     ("list_notifications", "get", "/api/v1/notifications", None, everyone(200)),
     ("mark_notifications_read", "post", "/api/v1/notifications/read", {"ids": None}, everyone(200)),
@@ -276,6 +316,20 @@ def link_preview_with_picture(world: World) -> int:
     return int(sent[0]["id"])
 
 
+def asked_and_answered(world: World) -> int:
+    """A question the member asked, with the leader's reply."""
+    member, leader = world.users["member"], world.users["leader"]
+    asked = do_send_message(
+        member,  # type: ignore[arg-type]
+        world.group.pk,
+        client_id="ask",
+        text="放疗后口干怎么办？",
+        kind="question",
+    )[0]["id"]
+    do_send_message(leader, world.group.pk, client_id="ans", text="多喝水", reply_to=asked)  # type: ignore[arg-type]
+    return int(asked)
+
+
 def fill(path: str, world: World) -> str:
     group = world.group
     leader = world.users["leader"]
@@ -304,7 +358,9 @@ def fill(path: str, world: World) -> str:
         else 0
     )
     lid = link_preview_with_picture(world) if "{lid}" in path else 0
+    askid = asked_and_answered(world) if "{askid}" in path else 0
     return path.format(
+        askid=askid,
         mid=mid,
         lid=lid,
         vid=vid,
@@ -411,6 +467,8 @@ PAGE_CASES: list[tuple[str, str, dict[str, int]]] = [
     ("applications", "/groups/{gid}/applications/", expect(MODS, 200)),
     ("members", "/groups/{gid}/members/", expect(MEMBERS, 200)),
     ("settings", "/groups/{gid}/settings/", expect({"leader"}, 200)),
+    ("questions", "/groups/{gid}/questions/", expect(MEMBERS, 200)),
+    ("question_metrics", "/groups/{gid}/questions/metrics/", expect(MODS, 200)),
     ("invite", "/groups/invite/{token}/", everyone(200)),
     ("notifications", "/notifications/", everyone(200)),
     ("email_settings", "/notifications/settings/", everyone(200)),

@@ -350,7 +350,7 @@ def test_unanswered_questions_are_included_when_asked_for(world: World, smtp: Ma
     followed_up = say(world, "moderator", "有人用过漱口水吗？", kind="question", cid="q3")
     say(world, "moderator", "补充：医院开的那种", reply_to=followed_up, cid="a3")  # own words
     mine = say(world, "member", "我自己的问题？", kind="question", cid="q4")
-    not_a_question = say(world, "leader", "今天天气好吗？", cid="t5")  # a "?" is not the kind
+    not_a_question = say(world, "leader", "今天天气真好！", cid="t5")  # neither marked nor detected
     elsewhere = say(world, "outsider", "别的群的问题？", kind="question", cid="q6")
     withdrawn = say(world, "leader", "删掉的问题？", kind="question", cid="q7")
     world.client("leader").delete(f"/api/v1/groups/{world.group.pk}/messages/{withdrawn}")
@@ -593,7 +593,7 @@ def test_tongzhou_worker_once_runs_the_periodic_jobs_and_the_queue(
     world: World, smtp: Mailbox
 ) -> None:
     subscribe(world, smtp)
-    mention = say(world, "leader", "@Member 在吗", cid="l1")
+    mention = say(world, "leader", "@Member 早上好", cid="l1")
     save_settings(world, "moderator")  # a confirmation mail waits in the queue
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("EMAIL_", "DATABASE_URL"))},

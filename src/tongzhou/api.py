@@ -138,11 +138,13 @@ def _mount() -> None:
     from tongzhou.chat.api import router as chat_router
     from tongzhou.groups.api import router as groups_router
     from tongzhou.notify.api import router as notify_router
+    from tongzhou.questions.api import router as questions_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", groups_router)
     api.add_router("/", chat_router)
     api.add_router("/", notify_router)
+    api.add_router("/", questions_router)
 
 
 _mount()

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "tongzhou.groups",
     "tongzhou.chat",
     "tongzhou.notify",
+    "tongzhou.questions",
 ]
 
 MIDDLEWARE = [

@@ -65,6 +65,12 @@ def send_message(request: HttpRequest, gid: int, payload: MessageIn) -> Status[d
         attachment=payload.attachment,
     )
     answer: dict[str, Any] = {**message, "notices": []}
+    if message["kind"] == "question" and message["text"]:
+        from tongzhou.questions.queries import similar_questions
+
+        found = similar_questions(gid, message["text"], exclude=message["id"])
+        if found:
+            answer["notices"].append({"type": "asked_before", "similar": found})
     return Status(201 if created else 200, answer)
 
 

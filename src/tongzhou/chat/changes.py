@@ -22,6 +22,7 @@ from tongzhou.chat.serialize import MessageDict, attachment_of, message_dict
 from tongzhou.errors import UserError
 from tongzhou.groups.models import Group, Membership
 from tongzhou.groups.queries import access_group, access_moderation, not_found
+from tongzhou.questions import actions as questions
 from tongzhou.realtime import send_event_on_commit
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ def do_edit_message(user: User, group_id: int, message_id: int, text: str) -> Me
         withdraw_mentions(message, found.values())
         notify_message(message, added, replies=False)  # only those newly @-named
         start_preview(message)
+        questions.on_edit(message)
         return publish_change(message, ["text", "edited_at"])
 
 
@@ -115,6 +117,7 @@ def do_delete_message(user: User, group_id: int, message_id: int) -> MessageDict
         LinkPreview.objects.filter(message=message).delete()
         message.mentions.all().delete()
         message.notifications.all().delete()
+        questions.on_delete(message)
         data = publish_change(
             message, ["text", "deleted_at", "deleted_by", "pinned_at", "pinned_by"]
         )

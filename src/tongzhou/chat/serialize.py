@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils.translation import gettext as _
 
 from tongzhou.chat.models import REACTIONS, Attachment, LinkPreview, Message
@@ -15,8 +16,10 @@ class SenderDict(TypedDict):
 
 class ReplyPreview(TypedDict):
     id: int
+    sender_id: int | None
     sender_name: str
     text: str
+    question_state: str | None  # the quoted message is a question: "open", "answered"…
 
 
 class AttachmentDict(TypedDict, total=False):
@@ -63,6 +66,15 @@ class MessageDict(TypedDict):
     mentions: list[int]
     link_preview: LinkPreviewDict | None
     pinned: bool
+    question: QuestionDict | None
+    helped: bool
+
+
+class QuestionDict(TypedDict):
+    state: str  # "open" (no answer yet), "answered" or "resolved"
+    detected: bool  # found by the server rather than marked by the sender
+    helpful: int | None  # the reply that helped the asker
+    first_answer: int | None
 
 
 def summary(m: Message) -> str:
@@ -103,12 +115,17 @@ def attachment_of(m: Message) -> Attachment | None:
 def message_dict(m: Message) -> MessageDict:
     attachment = attachment_of(m)
     preview: ReplyPreview | None = None
+    helped = False
     if m.reply_to_id is not None and m.reply_to is not None:
+        asked = question_of(m.reply_to)
         preview = {
             "id": m.reply_to.pk,
+            "sender_id": m.reply_to.sender_id,
             "sender_name": sender_name(m.reply_to),
             "text": plain_text(m.reply_to.text, 120) or summary(m.reply_to),
+            "question_state": asked["state"] if asked else None,
         }
+        helped = asked is not None and asked["helpful"] == m.pk
     return {
         "id": m.pk,
         "group": m.group_id,
@@ -127,6 +144,23 @@ def message_dict(m: Message) -> MessageDict:
         "mentions": sorted(mention_names(m).values()),
         "link_preview": link_preview_of(m),
         "pinned": m.pinned_at is not None,
+        "question": question_of(m),
+        "helped": helped,  # the reply the asker marked as the one that helped
+    }
+
+
+def question_of(m: Message) -> QuestionDict | None:
+    if m.kind != Message.Kind.QUESTION or m.deleted_by:
+        return None
+    try:
+        q = m.question  # questions.Question, one to one
+    except ObjectDoesNotExist:
+        return None
+    return {
+        "state": q.state,
+        "detected": q.detected,
+        "helpful": q.helpful_id,
+        "first_answer": q.first_answer_id,
     }
 
 
@@ -159,5 +193,11 @@ def reactions_of(m: Message) -> list[ReactionDict]:
 
 def with_related(qs: Any) -> Any:
     return qs.select_related(
-        "sender", "reply_to__sender", "reply_to__attachment", "attachment", "link_preview"
+        "sender",
+        "reply_to__sender",
+        "reply_to__attachment",
+        "attachment",
+        "link_preview",
+        "question",
+        "reply_to__question",
     ).prefetch_related("reactions", "mentions")

@@ -164,6 +164,34 @@ def do_remove_member(actor: Membership, target: Membership) -> None:
         send_event_on_commit(target.group_id, {"type": "member.removed", "user_id": target.user_id})
 
 
+def _whole_number(value: Any, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = -1
+    if isinstance(value, bool) or not low <= number <= high:
+        raise UserError(
+            "invalid_number",
+            _("Enter a whole number from %(low)d to %(high)d.") % {"low": low, "high": high},
+        )
+    return number
+
+
+def do_set_verified_professional(actor: Membership, target: Membership, on: bool) -> Membership:
+    """The leader, having checked credentials off-platform, marks a member who said they are a
+    health professional as verified (they are then asked about unanswered questions)."""
+    if target.group_id != actor.group_id or not target.is_active:
+        raise UserError("member_not_found", _("There is no such member in this group."), 404)
+    if on and getattr(getattr(target.user, "profile", None), "role", "") != Role.PROFESSIONAL:
+        raise UserError(
+            "not_a_professional",
+            _("Only a member whose profile says they are a health professional can be verified."),
+        )
+    target.verified_professional_at = timezone.now() if on else None
+    target.save(update_fields=["verified_professional_at"])
+    return target
+
+
 def _check_cap(group: Group, cap: Any) -> int:
     try:
         cap = int(cap)
@@ -186,6 +214,9 @@ def do_update_group(
     description: str | None = None,
     member_cap: Any = None,
     announcement: str | None = None,
+    question_t1_minutes: Any = None,
+    question_t2_minutes: Any = None,
+    question_helpers: Any = None,
 ) -> Group:
     """Change what is given; everything is checked before anything is written. The
     announcement is shown above the chat to every member, and reaches open pages at once."""
@@ -204,6 +235,25 @@ def do_update_group(
         changes["description"] = _text(description, 2000, "invalid_description")
     if member_cap is not None:
         changes["member_cap"] = _check_cap(group, member_cap)
+    routing = {
+        "question_t1_minutes": (question_t1_minutes, 0, 240),
+        "question_t2_minutes": (question_t2_minutes, 1, 1440),
+        "question_helpers": (question_helpers, 0, 10),
+    }
+    for field, (value, low, high) in routing.items():
+        if value is not None and value != "":
+            changes[field] = _whole_number(value, low, high)
+    t1 = changes.get("question_t1_minutes", group.question_t1_minutes)
+    if (
+        changes.keys() & routing.keys()
+        and changes.get("question_t2_minutes", group.question_t2_minutes) <= t1
+    ):
+        raise UserError(
+            "invalid_routing",
+            _(
+                "Moderators are asked later than helpers: make the second wait longer than the first."
+            ),
+        )
     for field, value in changes.items():
         setattr(group, field, value)
     if changes:

@@ -33,6 +33,9 @@ class GroupPatch(Schema):
     name: str | None = None
     description: str | None = None
     member_cap: int | None = None
+    question_t1_minutes: int | None = None  # unanswered this long: ask likely helpers
+    question_t2_minutes: int | None = None  # and this long: ask moderators, professionals
+    question_helpers: int | None = None  # how many helpers to ask
     announcement: str | None = None  # "" takes it down
 
 
@@ -88,6 +91,11 @@ def group_dict(group: Group, user: User) -> dict[str, Any]:
         data["member_cap"] = group.member_cap
         data["last_read_id"] = membership.last_read_id
         data["announcement"] = actions.announcement_dict(group)
+        data["question_routing"] = {
+            "t1_minutes": group.question_t1_minutes,
+            "t2_minutes": group.question_t2_minutes,
+            "helpers": group.question_helpers,
+        }
     return data
 
 
@@ -121,6 +129,7 @@ def member_dict(m: Membership, viewer: Membership) -> dict[str, Any]:
         "role": m.role,
         "joined_at": m.joined_at.isoformat(),
         "profile_role": profile.role if profile else None,
+        "verified_professional": m.verified_professional_at is not None,
         "profile": shown,
     }
 
@@ -205,6 +214,18 @@ def list_members(request: HttpRequest, gid: int) -> dict[str, Any]:
 def set_role(request: HttpRequest, gid: int, uid: int, payload: RoleIn) -> dict[str, Any]:
     leader = access_leadership(_user(request), gid)
     target = actions.do_set_role(leader, access_member(leader, uid), payload.role)
+    return member_dict(target, leader)
+
+
+class VerifiedIn(Schema):
+    on: bool = True
+
+
+@router.post("/groups/{gid}/members/{uid}/verified", operation_id="set_verified_professional")
+def set_verified(request: HttpRequest, gid: int, uid: int, payload: VerifiedIn) -> dict[str, Any]:
+    """The leader marks a member as a verified health professional (or takes it back)."""
+    leader = access_leadership(_user(request), gid)
+    target = actions.do_set_verified_professional(leader, access_member(leader, uid), payload.on)
     return member_dict(target, leader)
 
 

@@ -29,6 +29,15 @@ class Group(models.Model):
     announcement_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Question routing (questions/routing.py): after T1 minutes unanswered, ask K likely
+    # helpers; after T2, the moderators and verified professionals too.
+    question_t1_minutes = models.PositiveSmallIntegerField(
+        _("ask helpers after (minutes)"), default=3
+    )
+    question_t2_minutes = models.PositiveSmallIntegerField(
+        _("ask moderators after (minutes)"), default=30
+    )
+    question_helpers = models.PositiveSmallIntegerField(_("helpers to ask"), default=3)
 
     class Meta:
         ordering = ["name"]
@@ -61,6 +70,9 @@ class Membership(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     joined_at = models.DateTimeField(default=timezone.now)
     removed_at = models.DateTimeField(null=True, blank=True)
+    # Set by the leader after checking credentials off-platform; such members are asked to
+    # help with questions left unanswered (questions/routing.py).
+    verified_professional_at = models.DateTimeField(null=True, blank=True)
     # Highest message id this member has seen; drives the unread marker.
     last_read_id = models.BigIntegerField(default=0)
 

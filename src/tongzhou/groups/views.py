@@ -228,6 +228,11 @@ def members(request: HttpRequest, gid: int) -> HttpResponse:
                     request,
                     _("%(name)s was removed from the group.") % {"name": target.user.display_name},
                 )
+            elif action in ("verify", "unverify"):
+                actions.do_set_verified_professional(leader, target, action == "verify")
+                messages.success(
+                    request, _("%(name)s's badge is changed.") % {"name": target.user.display_name}
+                )
             elif action in ("moderator", "member"):
                 actions.do_set_role(leader, target, action)
                 messages.success(
@@ -259,6 +264,13 @@ def group_settings(request: HttpRequest, gid: int) -> HttpResponse:
                     name=request.POST.get("name", ""),
                     description=request.POST.get("description", ""),
                     member_cap=request.POST.get("member_cap"),
+                )
+            elif action == "routing":
+                actions.do_update_group(
+                    leader,
+                    question_t1_minutes=request.POST.get("question_t1_minutes"),
+                    question_t2_minutes=request.POST.get("question_t2_minutes"),
+                    question_helpers=request.POST.get("question_helpers"),
                 )
             elif action == "announcement":
                 actions.do_update_group(leader, announcement=request.POST.get("announcement", ""))

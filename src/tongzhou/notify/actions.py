@@ -50,9 +50,30 @@ def notify_message(message: Message, mentioned: Iterable[int], *, replies: bool 
         ],
         ignore_conflicts=True,  # an edit that mentions someone already told
     )
+    _push_after_commit(message, active)
 
+
+def notify_help(message: Message, reasons: dict[int, list[str]]) -> None:
+    """Ask members to help with a question, saying why each was chosen (questions.routing)."""
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                user_id=uid,
+                group_id=message.group_id,
+                message=message,
+                kind=Notification.Kind.HELP,
+                reasons=why,
+            )
+            for uid, why in reasons.items()
+        ],
+        ignore_conflicts=True,  # already mentioned or asked: told once is enough
+    )
+    _push_after_commit(message, set(reasons))
+
+
+def _push_after_commit(message: Message, user_ids: set[int]) -> None:
     def push() -> None:
-        for n in Notification.objects.filter(message=message, user_id__in=active).select_related(
+        for n in Notification.objects.filter(message=message, user_id__in=user_ids).select_related(
             "group", "message__sender", "message__attachment"
         ):
             publish_to_user(

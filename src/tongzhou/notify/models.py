@@ -18,6 +18,7 @@ class Notification(models.Model):
     class Kind(models.TextChoices):
         MENTION = "mention", _("Mentioned you")
         REPLY = "reply", _("Replied to you")
+        HELP = "help", _("A question you may be able to answer")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -25,6 +26,8 @@ class Notification(models.Model):
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="+")
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=10, choices=Kind.choices)
+    # Why a member was asked to help (HELP only): codes from questions/routing.py REASONS.
+    reasons = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
     emailed_at = models.DateTimeField(null=True, blank=True)

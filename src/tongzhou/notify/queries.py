@@ -18,7 +18,8 @@ PAGE = 50
 
 class NotificationDict(TypedDict):
     id: int
-    kind: str  # "mention" or "reply"
+    kind: str  # "mention", "reply" or "help"
+    reasons: list[str]  # help only: why this member was asked, in their language
     group: dict[str, Any]  # {id, name}
     message: dict[str, Any]  # {id, sender_name, text}
     url: str  # the message's permalink
@@ -49,6 +50,7 @@ def notification_dict(n: Notification) -> NotificationDict:
     return {
         "id": n.pk,
         "kind": n.kind,
+        "reasons": reason_texts(n.reasons),
         "group": {"id": n.group_id, "name": n.group.name},
         "message": {
             "id": m.pk,
@@ -59,6 +61,12 @@ def notification_dict(n: Notification) -> NotificationDict:
         "created_at": n.created_at.isoformat(),
         "read": n.read_at is not None,
     }
+
+
+def reason_texts(codes: list[str]) -> list[str]:
+    from tongzhou.questions.routing import REASONS
+
+    return [str(REASONS[c]) for c in codes if c in REASONS]
 
 
 def list_notifications(

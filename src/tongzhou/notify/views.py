@@ -19,6 +19,18 @@ from tongzhou.notify.actions import (
 )
 from tongzhou.notify.models import EmailSettings
 from tongzhou.notify.queries import list_notifications, unread_notification_count
+from tongzhou.questions.actions import (
+    MAX_PER_HOUR_CHOICES,
+    do_update_helper_settings,
+    helper_settings_of,
+)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return -1  # refused with a readable message by the action
 
 
 @login_required
@@ -39,6 +51,15 @@ def notifications(request: HttpRequest) -> HttpResponse:
 def email_settings(request: HttpRequest) -> HttpResponse:
     uid: int = request.user.pk  # type: ignore[assignment]  # login_required
     error = None
+    if request.method == "POST" and request.POST.get("action") == "helper":
+        try:
+            do_update_helper_settings(
+                uid, request.POST.get("accepts") == "on", _int(request.POST.get("max_per_hour"))
+            )
+            messages.success(request, _("Your notification settings are saved."))
+        except UserError as e:
+            messages.error(request, str(e.message))
+        return redirect("notify:settings")
     if request.method == "POST" and request.POST.get("action") == "resend":
         try:
             do_resend_confirmation(uid)
@@ -76,7 +97,13 @@ def email_settings(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "notify/settings.html",
-        {"s": email_settings_of(uid), "digests": EmailSettings.Digest.choices, "error": error},
+        {
+            "s": email_settings_of(uid),
+            "digests": EmailSettings.Digest.choices,
+            "error": error,
+            "helper": helper_settings_of(uid),
+            "per_hour_choices": MAX_PER_HOUR_CHOICES,
+        },
     )
 
 

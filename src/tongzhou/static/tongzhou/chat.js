@@ -2,6 +2,7 @@
 // Every message is keyed by id, so replays and retries never show twice.
 import { Refusal, renderMedia, setupRecorder, setupViewer, upload } from "./chat-media.js";
 import { emojiButton, setupEmoji, setupMentions } from "./chat-compose.js";
+import { decorateQuestion, setupAskedBefore } from "./chat-questions.js";
 
 const config = JSON.parse(document.getElementById("chat-config").textContent);
 const t = JSON.parse(document.getElementById("chat-i18n").textContent);
@@ -110,10 +111,10 @@ function build(m) {
     history.replaceState(null, "", permalink.href);
     highlight(li);
   });
-  if (m.kind === "question") {
-    li.classList.add("question");
-    li.querySelector(".kind-tag").hidden = false;
-  }
+  decorateQuestion(li, m, {
+    me: config.me, canModerate: config.canModerate, t, call, api,
+    onChanged: (changed) => update(changed),
+  });
   if (m.reply_preview) {
     const q = li.querySelector(".quote");
     q.hidden = false;
@@ -519,8 +520,9 @@ const toast = document.getElementById("toast");
 function showNotification(n, unread) {
   setUnreadBadge(unread);
   const link = document.getElementById("toast-link");
-  link.textContent = `${fmt(n.kind === "mention" ? t.mentionedYou : t.repliedToYou,
-    { name: n.message.sender_name, group: n.group.name })}: ${n.message.text.slice(0, 80)}`;
+  const line = { mention: t.mentionedYou, reply: t.repliedToYou, help: t.helpYou }[n.kind] || t.repliedToYou;
+  const why = n.reasons && n.reasons.length ? ` (${n.reasons.join(" ")})` : "";
+  link.textContent = `${fmt(line, { name: n.message.sender_name, group: n.group.name })}: ${n.message.text.slice(0, 80)}${why}`;
   link.href = n.url;
   link.onclick = n.group.id === config.groupId
     ? (e) => { e.preventDefault(); toast.hidden = true; jumpTo(n.message.id); }
@@ -627,10 +629,11 @@ form.addEventListener("submit", async (e) => {
   sendButton.disabled = true;
   sendButton.textContent = t.sending;
   try {
-    await postMessage({
+    const sent = await postMessage({
       client_id: pendingClientId, text, kind: isQuestion.checked ? "question" : "text", reply_to: replyTo,
       attachment: attachment ? attachment.id : null,
     });
+    askedBefore.afterSend(sent.notices);
     if (textarea.value === text) { textarea.value = ""; count.textContent = ""; } // else keep what was typed meanwhile
     errorBox.hidden = true;
     pendingClientId = null; replyTo = null; replying.hidden = true; isQuestion.checked = false;
@@ -671,6 +674,9 @@ setupRecorder({
 });
 sendButton.dataset.label = sendButton.textContent;
 
+const askedBefore = setupAskedBefore({
+  textarea, isQuestion, panel: document.getElementById("asked-before"), api, t, call,
+});
 setupMentions({ textarea, list: document.getElementById("mention-list"), api, me: config.me });
 setupEmoji({ button: document.getElementById("emoji-button"), panel: document.getElementById("emoji-panel"), textarea, t });
 setPinCount(pinnedCount);
