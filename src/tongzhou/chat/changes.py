@@ -117,10 +117,10 @@ def do_delete_message(user: User, group_id: int, message_id: int) -> MessageDict
         LinkPreview.objects.filter(message=message).delete()
         message.mentions.all().delete()
         message.notifications.all().delete()
-        questions.on_delete(message)
         data = publish_change(
             message, ["text", "deleted_at", "deleted_by", "pinned_at", "pinned_by"]
         )
+        questions.on_delete(message)
     log.info("message %s deleted by %s (%s)", message_id, user.pk, by)
     return data
 

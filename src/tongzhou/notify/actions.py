@@ -53,8 +53,9 @@ def notify_message(message: Message, mentioned: Iterable[int], *, replies: bool 
     _push_after_commit(message, active)
 
 
-def notify_help(message: Message, reasons: dict[int, list[str]]) -> None:
-    """Ask members to help with a question, saying why each was chosen (questions.routing)."""
+def notify_help(message: Message, reasons: dict[int, list[str]], at: datetime.datetime) -> None:
+    """Ask members to help with a question, saying why each was chosen (questions.routing).
+    `at` is the routing clock, which the hourly caps count by."""
     Notification.objects.bulk_create(
         [
             Notification(
@@ -63,6 +64,7 @@ def notify_help(message: Message, reasons: dict[int, list[str]]) -> None:
                 message=message,
                 kind=Notification.Kind.HELP,
                 reasons=why,
+                created_at=at,
             )
             for uid, why in reasons.items()
         ],

@@ -248,7 +248,7 @@ def route_question(question: Question, now: datetime) -> list[Choice]:
         chosen += choose_escalation(question, now)
     question.routed_stage = stage
     if chosen:
-        notify_help(question.message, {c.user_id: c.reasons for c in chosen})
+        notify_help(question.message, {c.user_id: c.reasons for c in chosen}, now)
     log.info("question %s: stage %s, asked %d members", question.pk, stage, len(chosen))
     return chosen
 
