@@ -410,7 +410,7 @@ def test_asked_before_shows_the_earlier_question_with_the_answer_that_helped(wor
         api(world, "moderator")
         .post(
             f"/api/v1/groups/{world.group.pk}/questions/similar",
-            {"text": "放疗以后嘴巴很干有什么办法吗"},
+            {"text": "放疗以后口干得厉害有什么办法吗"},
             content_type="application/json",
         )
         .json()

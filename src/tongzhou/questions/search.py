@@ -25,6 +25,12 @@ import jieba
 from django.utils import timezone
 
 jieba.setLogLevel(logging.WARNING)
+# Words of these groups that jieba's general dictionary cuts apart (放疗后口干 → 后口 / 干).
+for _word in (
+    "口干 口腔溃疡 漱口水 鼻咽冲洗 洗鼻 张口训练 升白针 白细胞 血小板 靶向药 免疫治疗 "
+    "鼻咽癌 复查 挂号 加号 医保 味觉 吞咽 放射性 增强CT 核磁 picc"
+).split():
+    jieba.add_word(_word, freq=50000)
 
 _WORD = re.compile(r"[\u4e00-\u9fff]+|[a-z0-9][a-z0-9+\-]*", re.I)
 _URL = re.compile(r"https?://\S+|@\S+")
