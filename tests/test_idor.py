@@ -17,15 +17,16 @@ from tongzhou.accounts.models import User
 from tongzhou.chat.actions import do_send_message
 from tongzhou.chat.models import Message, Reaction, VoicePlay
 from tongzhou.groups.models import Application, Invite, JoinQuestion, Membership
+from tongzhou.questions.models import Question
 
 from .conftest import World
-from .test_access_matrix import API_CASES, sent_attachment
+from .test_access_matrix import API_CASES, asked_and_answered, sent_attachment
 
 # Endpoints that name one of our objects by id, besides the group.
 OBJECT_CASES = [
     c
     for c in API_CASES
-    if any(p in c[2] for p in ("{aid}", "{uid}", "{qid}", "{iid}", "{vid}", "{mid}"))
+    if any(p in c[2] for p in ("{aid}", "{uid}", "{qid}", "{iid}", "{vid}", "{mid}", "{askid}"))
 ]
 
 
@@ -38,7 +39,13 @@ def snapshot(world: World) -> Any:
         sorted(Invite.objects.filter(group=g).values_list("id", "revoked")),
         sorted(VoicePlay.objects.values_list("attachment_id", "user_id")),
         sorted(
-            Message.objects.filter(group=g).values_list("id", "text", "deleted_by", "pinned_at")
+            Message.objects.filter(group=g).values_list(
+                "id", "text", "kind", "deleted_by", "pinned_at"
+            )
+        ),
+        sorted(Question.objects.filter(group=g).values_list("pk", "helpful_id", "resolved_at")),
+        sorted(
+            Membership.objects.filter(group=g).values_list("user_id", "verified_professional_at")
         ),
         Reaction.objects.count(),
     )
@@ -57,6 +64,9 @@ def test_the_sweep_covers_every_endpoint_with_an_object_id() -> None:
         "delete_message",
         "react",
         "pin_message",
+        "mark_helpful_answer",
+        "mark_question",
+        "set_verified_professional",
     }
 
 
@@ -77,6 +87,7 @@ def test_another_groups_leader_cannot_reach_our_objects_through_their_group(
     rival = Client()
     rival.force_login(User.objects.get(username="otherlead"))
     url = path.format(
+        askid=asked_and_answered(world) if "{askid}" in path else 0,
         gid=rival_group.pk,
         aid=app.pk,
         uid=world.users["member"].pk,  # type: ignore[union-attr]

@@ -147,11 +147,12 @@ def test_a_newcomer_s_question_reaches_a_likely_helper_who_answers_and_it_is_res
     tall_enough(mei.locator("#send"))
     mei.screenshot(path=shots / "2-newcomer-composes.png")
     mei.locator("#send").click()
-    mine = bubble(mei, asked)
-    expect(mine).to_have_class(re.compile(r"\bq-open\b"))
+    sent = bubble(mei, asked)
+    expect(sent).to_have_class(re.compile(r"\bq-open\b"))
+    qid = int(sent.get_attribute("data-id") or 0)
+    mine = mei.locator(f"#m{qid}")  # replies quote it: from here on, by its id
     expect(mine.locator(".kind-tag")).to_be_visible()
     expect(mei.locator("#is-question")).not_to_be_checked()
-    qid = int(mine.get_attribute("data-id") or 0)
     mei.screenshot(path=shots / "3-newcomer-asked.png")
 
     # After T1 the worker asks the likely helper: a toast saying why, and the badge.
@@ -296,12 +297,12 @@ def test_asked_before_offers_the_earlier_answer_and_the_open_list_follows_the_qu
 
     # She asks anyway (the server sees it is a question); the panel says it may be answered.
     mei.locator("#send").click()
-    mine = bubble(mei, typed)
-    expect(mine).to_have_class(re.compile(r"\bq-open\b"))
+    sent = bubble(mei, typed)
+    expect(sent).to_have_class(re.compile(r"\bq-open\b"))
     expect(box).to_have_value("")
     expect(panel).to_be_visible()
     expect(panel.locator(".asked-question").first).to_have_text(earlier)
-    qid = int(mine.get_attribute("data-id") or 0)
+    qid = int(sent.get_attribute("data-id") or 0)
     mei.screenshot(path=shots / "3-asked-before-after-sending.png")
     panel.locator(".asked-close").click()
     expect(panel).to_be_hidden()
