@@ -121,11 +121,12 @@ def build_digest(
     with translation.override(s.language):
         items = [
             {
-                "what": (
-                    _("%(name)s mentioned you in %(group)s")
-                    if n.kind == Notification.Kind.MENTION
-                    else _("%(name)s replied to you in %(group)s")
-                )
+                "what": {
+                    Notification.Kind.MENTION: _("%(name)s mentioned you in %(group)s"),
+                    Notification.Kind.HELP: _(
+                        "Can you help %(name)s in %(group)s? Their question has no answer yet."
+                    ),
+                }.get(n.kind, _("%(name)s replied to you in %(group)s"))
                 % {"name": sender_name(n.message), "group": n.group.name},
                 "text": (plain_text(n.message.text, 300) or summary(n.message))
                 if s.include_text
