@@ -13,6 +13,8 @@ from tongzhou.accounts.models import User
 from tongzhou.chat.actions import do_send_message
 from tongzhou.chat.changes import do_pin
 from tongzhou.chat.models import Message
+from tongzhou.questions.actions import do_mark_helpful
+from tongzhou.questions.models import Question
 from tongzhou.groups.actions import (
     do_apply,
     do_create_group,
@@ -285,6 +287,8 @@ def load_demo() -> list[tuple[str, str]]:
         announcement="本周六上午 10 点线上分享会：放疗后的口干怎么办。\n"
         "Saturday 10:00 online talk: living with a dry mouth after radiotherapy.",
     )
+    # The carer found 陈大哥's answer about mouth ulcers helpful.
+    do_mark_helpful(users["carer"], npc.pk, npc_ids[2], npc_ids[3])
     for index in (6, 15):  # the warning about salesmen; the checklist for newcomers
         do_pin(users["leader"], npc.pk, npc_ids[index], True)
     # The newcomer has read up to their own first message, so later ones show as unread.
@@ -317,4 +321,9 @@ def _converse(group: Group, users: dict[str, User], script: list[tuple[Any, ...]
         Message.objects.filter(pk=msg["id"]).update(created_at=when)
         Notification.objects.filter(message_id=msg["id"]).update(created_at=when)
         ids.append(msg["id"])
+    # Questions keep the times the script gave their messages (for the time-to-answer page).
+    for q in Question.objects.filter(group=group).select_related("message", "first_answer"):
+        q.asked_at = q.message.created_at
+        q.first_answer_at = q.first_answer.created_at if q.first_answer else None
+        q.save(update_fields=["asked_at", "first_answer_at"])
     return ids
