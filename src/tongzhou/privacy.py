@@ -31,6 +31,7 @@ from tongzhou.chat.models import Attachment, Message, Reaction
 from tongzhou.chat.serialize import attachment_of
 from tongzhou.errors import UserError
 from tongzhou.groups.models import Application, Group, Membership
+from tongzhou.questions.models import HelperSettings
 
 README = """Tongzhou: everything kept about your account, exported {when}.
 
@@ -91,8 +92,13 @@ def export_data(user: User) -> dict[str, Any]:
                 "role": m.role,
                 "status": m.status,
                 "joined": _when(m.joined_at),
+                "verified_professional": _when(m.verified_professional_at),
             }
             for m in Membership.objects.filter(user=user).select_related("group")
+        ],
+        "helping_with_questions": [
+            {"accepts": h.accepts, "max_per_hour": h.max_per_hour}
+            for h in HelperSettings.objects.filter(user=user)
         ],
         "applications": [
             {
