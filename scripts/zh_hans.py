@@ -514,4 +514,6 @@ ZH = {
     '%(n)s answer': ['%(n)s 个回答'],
     '%(name)s · asked %(age)s ago': '%(name)s · %(age)s前提问',
     'No open questions. Every question has been answered and marked as helped.': '没有待解决的问题。每个问题都已有回答并被标记为帮到了。',
+    '%(name)s asked in %(group)s. Can you help?': '%(name)s 在「%(group)s」提问，您能帮忙吗？',
+    '%(name)s · asked just now': '%(name)s · 刚刚提问',
 }

@@ -13,8 +13,6 @@ from tongzhou.accounts.models import User
 from tongzhou.chat.actions import do_send_message
 from tongzhou.chat.changes import do_pin
 from tongzhou.chat.models import Message
-from tongzhou.questions.actions import do_mark_helpful
-from tongzhou.questions.models import Question
 from tongzhou.groups.actions import (
     do_apply,
     do_create_group,
@@ -24,6 +22,8 @@ from tongzhou.groups.actions import (
 )
 from tongzhou.groups.models import Group, Membership
 from tongzhou.notify.models import Notification
+from tongzhou.questions.actions import do_mark_helpful
+from tongzhou.questions.models import Question
 
 DEMO_PASSWORD = "tongzhou-demo-2026"
 

@@ -5,6 +5,7 @@ time-to-answer page shows it. And "asked before" while typing, and the open-ques
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -31,10 +32,6 @@ ZONE = "Asia/Shanghai"
 GROUP = "鼻咽癌互助群"
 EN = {"login_username": "Username", "password": "Password", "sign_in": "Sign in"}
 ZH = {"login_username": "用户名", "password": "密码", "sign_in": "登录"}
-# Strings of the questions feature whose Chinese is still being written: either is accepted
-# on a zh-CN page, so the test holds before and after the translations land.
-HELPED_ME = re.compile(r"^(这个回答帮到了我|This answer helped me)$")
-
 # The top bar's notification badge, each value it shows (0 when hidden), in window.badgeShown.
 BADGE_WATCH = """() => {
   const badge = document.getElementById("notify-count");
@@ -46,8 +43,11 @@ BADGE_WATCH = """() => {
 
 
 @pytest.fixture(autouse=True)
-def fresh_search_indexes() -> None:
+def fresh_and_patient() -> Iterator[None]:
     search.forget()  # the per-process "asked before" indexes start from this test's database
+    expect.set_options(timeout=15_000)  # a shared 2-core machine: slow is not wrong
+    yield
+    expect.set_options(timeout=5_000)  # Playwright's default, for the tests that follow
 
 
 def member(leader: User, group: Group, username: str, name: str, **health: str) -> User:
@@ -151,15 +151,14 @@ def test_a_newcomer_s_question_reaches_a_likely_helper_who_answers_and_it_is_res
     expect(sent).to_have_class(re.compile(r"\bq-open\b"))
     qid = int(sent.get_attribute("data-id") or 0)
     mine = mei.locator(f"#m{qid}")  # replies quote it: from here on, by its id
-    expect(mine.locator(".kind-tag")).to_be_visible()
+    expect(mine.locator(".kind-tag")).to_have_text("❓ 提问 · 还没人回答")
     expect(mei.locator("#is-question")).not_to_be_checked()
     mei.screenshot(path=shots / "3-newcomer-asked.png")
 
     # After T1 the worker asks the likely helper: a toast saying why, and the badge.
     toast = zhang.locator("#toast")
     expect(toast).to_be_visible(timeout=30_000)
-    expect(toast).to_contain_text(f"小梅 asked in {GROUP}. Can you help?")
-    expect(toast).to_contain_text(asked)
+    expect(toast).to_contain_text(f"小梅 asked in {GROUP}. Can you help? {asked}")
     expect(toast).to_contain_text("You have the same cancer type as the person asking.")
     expect(toast).to_contain_text("You are further along in treatment and recovery.")
     zhang.wait_for_function("() => window.badgeShown.includes(1)")
@@ -182,20 +181,23 @@ def test_a_newcomer_s_question_reaches_a_likely_helper_who_answers_and_it_is_res
     expect(reply.locator(".quote")).to_have_text(f"小梅: {asked}")
     expect(reply.locator(".helpful-button")).to_be_hidden()  # only the asker marks it
     expect(question.locator(".q-state")).to_have_text("answered")
+    # Answering is reading: the read marker passed the question, and the badge agrees.
+    expect(zhang.locator("#notify-count")).to_be_hidden()
 
     # The newcomer sees the answer live, and the button to say it helped.
     theirs = bubble(mei, "利多卡因")
     helpful = theirs.locator(".helpful-button")
     expect(helpful).to_be_visible()
-    expect(helpful).to_have_text(HELPED_ME)
+    expect(helpful).to_have_text("这个回答帮到了我")
     expect(mine).to_have_class(re.compile(r"\bq-answered\b"))
+    expect(mine.locator(".q-state")).to_have_text("已有回答")
     tall_enough(helpful)
     mei.locator("#toast-close").click()  # "老张 replied to you": out of the way
     mei.screenshot(path=shots / "5-newcomer-sees-answer.png")
     helpful.click()
-    expect(theirs.locator(".helped-tag")).to_be_visible()
-    expect(mine).to_have_class(re.compile(r"\bq-resolved\b"))
-    expect(theirs.locator(".helpful-button")).not_to_have_class(re.compile(r"\bprimary\b"))
+    expect(theirs.locator(".helped-tag")).to_have_text("✓ 帮到了提问的人")
+    expect(mine.locator(".q-state")).to_have_text("已解决")
+    expect(theirs.locator(".helpful-button")).to_have_text("取消“帮到了我”")  # she may take it back
     mei.screenshot(path=shots / "6-newcomer-resolved.png")
     # The helper sees it too, without a reload.
     expect(reply.locator(".helped-tag")).to_have_text("✓ Helped the asker")
@@ -205,9 +207,7 @@ def test_a_newcomer_s_question_reaches_a_likely_helper_who_answers_and_it_is_res
     # The helper's notification list says why they were asked.
     zhang.goto(f"{asgi_server.url}/notifications/")
     item = zhang.locator(".notification-list li").filter(has_text="Can you help")
-    expect(item.locator(".what")).to_have_text(
-        f"Can you help 小梅 in {GROUP}? Their question has no answer yet."
-    )
+    expect(item.locator(".what")).to_have_text(f"小梅 asked in {GROUP}. Can you help?")
     expect(item.locator(".why")).to_contain_text("Why you:")
     expect(item.locator(".why")).to_contain_text("same cancer type")
     zhang.screenshot(path=shots / "8-helper-notifications.png", full_page=True)
@@ -276,22 +276,26 @@ def test_asked_before_offers_the_earlier_answer_and_the_open_list_follows_the_qu
     expect(listed.locator(".q-text")).to_have_text(["化疗期间白细胞低怎么办？"])
     open_chat(mei, asgi_server, group.pk)
 
-    # She types her own words for the same worry: the earlier question and its helpful answer.
-    typed = "放疗以后嘴巴很干有什么办法吗"
+    # She types her own words for the same worry (口渴 for 口干, no word of the earlier question
+    # but 放疗): the earlier question and its helpful answer.
+    typed = "放疗结束后总是口渴怎么办"
     box = mei.get_by_role("textbox", name="消息")
     box.press_sequentially(typed, delay=30)
     panel = mei.locator("#asked-before")
     expect(panel).to_be_visible()
-    expect(panel.locator(".asked-question").first).to_have_text(earlier)
-    expect(panel.locator(".asked-answer").first).to_have_text(f"✓ 老张: {helped}")
-    expect(panel.locator(".asked-question")).not_to_contain_text(["复查要带哪些资料？"])
-    tall_enough(panel.locator(".asked-close"))
+    expect(panel.locator(".asked-title")).to_have_text("群里以前问过")
+    expect(panel.locator(".asked-question")).to_have_text([earlier])  # only the one on dry mouth
+    expect(panel.locator(".asked-answer")).to_have_text([f"✓ 老张: {helped}"])
+    for target in (".asked-close", ".asked-question", ".asked-answer"):
+        tall_enough(panel.locator(target).first)
     mei.screenshot(path=shots / "1-asked-before-typing.png")
 
-    # Reading the earlier answer keeps what she typed.
+    # Reading the earlier answer in the chat keeps what she typed; the panel folds away so the
+    # answer has the room.
     panel.locator(".asked-answer").first.click()
     expect(mei.locator(f"#m{a1}")).to_have_class(re.compile(r"\bhighlight\b"))
-    expect(mei.locator(f"#m{a1}")).to_be_in_viewport()
+    expect(panel).to_be_hidden()
+    expect(mei.locator(f"#m{a1}")).to_be_in_viewport(ratio=1)
     expect(box).to_have_value(typed)
     mei.screenshot(path=shots / "2-earlier-answer-opened.png")
 
@@ -301,17 +305,19 @@ def test_asked_before_offers_the_earlier_answer_and_the_open_list_follows_the_qu
     expect(sent).to_have_class(re.compile(r"\bq-open\b"))
     expect(box).to_have_value("")
     expect(panel).to_be_visible()
-    expect(panel.locator(".asked-question").first).to_have_text(earlier)
+    expect(panel.locator(".asked-title")).to_have_text("您的问题以前可能有人回答过：")
+    expect(panel.locator(".asked-question")).to_have_text([earlier])
     qid = int(sent.get_attribute("data-id") or 0)
     mei.screenshot(path=shots / "3-asked-before-after-sending.png")
     panel.locator(".asked-close").click()
     expect(panel).to_be_hidden()
 
     # The open list has her question first, with no answer yet.
-    mei.locator("nav.tabs a").nth(1).click()
+    mei.locator(f"nav.tabs a[href='/groups/{group.pk}/questions/']").click()
     expect(mei).to_have_url(f"{asgi_server.url}/groups/{group.pk}/questions/")
     expect(listed.locator(".q-text")).to_have_text([typed, "化疗期间白细胞低怎么办？"])
     expect(listed.first).to_have_class(re.compile(r"\bopen\b"))
+    expect(listed.first.locator(".tag")).to_have_text("还没人回答")
     expect(listed.first.locator(".meta")).to_contain_text("小梅")
     mei.screenshot(path=shots / "4-open-list.png", full_page=True)
 
@@ -330,6 +336,7 @@ def test_asked_before_offers_the_earlier_answer_and_the_open_list_follows_the_qu
     mei.reload()
     expect(listed.locator(".q-text")).to_have_text(["化疗期间白细胞低怎么办？", typed])
     expect(listed.nth(1)).to_have_class(re.compile(r"\banswered\b"))
+    expect(listed.nth(1).locator(".tag")).to_have_text("1 个回答")
 
     # From the list to the question, then to the answer, which she marks as the one that helped.
     listed.nth(1).get_by_role("link").click()

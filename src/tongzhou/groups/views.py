@@ -32,6 +32,7 @@ from tongzhou.groups.queries import (
     latest_application,
     membership_of,
 )
+from tongzhou.questions.routing import REASONS
 
 
 def shows_user_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -159,6 +160,9 @@ def chat(request: HttpRequest, gid: int) -> HttpResponse:
         "reactions": REACTIONS,
         "pinned": pinned_messages(gid).count(),
         "announcement": actions.announcement_dict(membership.group),
+        # Why a member is asked to help, in the page's language: live pushes carry only codes
+        # (they are made in the worker, which does not know the reader's language).
+        "helpReasons": {code: str(text) for code, text in REASONS.items()},
     }
     return render(
         request,

@@ -123,9 +123,7 @@ def build_digest(
             {
                 "what": {
                     Notification.Kind.MENTION: _("%(name)s mentioned you in %(group)s"),
-                    Notification.Kind.HELP: _(
-                        "Can you help %(name)s in %(group)s? Their question has no answer yet."
-                    ),
+                    Notification.Kind.HELP: _("%(name)s asked in %(group)s. Can you help?"),
                 }.get(n.kind, _("%(name)s replied to you in %(group)s"))
                 % {"name": sender_name(n.message), "group": n.group.name},
                 "text": (plain_text(n.message.text, 300) or summary(n.message))

@@ -19,7 +19,8 @@ PAGE = 50
 class NotificationDict(TypedDict):
     id: int
     kind: str  # "mention", "reply" or "help"
-    reasons: list[str]  # help only: why this member was asked, in their language
+    reasons: list[str]  # help only: why this member was asked, in the reader's language
+    reason_codes: list[str]  # the same as codes (questions.routing.REASONS), for live pushes
     group: dict[str, Any]  # {id, name}
     message: dict[str, Any]  # {id, sender_name, text}
     url: str  # the message's permalink
@@ -51,6 +52,7 @@ def notification_dict(n: Notification) -> NotificationDict:
         "id": n.pk,
         "kind": n.kind,
         "reasons": reason_texts(n.reasons),
+        "reason_codes": list(n.reasons),
         "group": {"id": n.group_id, "name": n.group.name},
         "message": {
             "id": m.pk,

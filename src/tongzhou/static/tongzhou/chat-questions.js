@@ -35,12 +35,23 @@ export function decorateQuestion(li, m, { me, canModerate, t, call, api, onChang
   });
 }
 
-export function setupAskedBefore({ textarea, isQuestion, panel, api, t, call }) {
+export function setupAskedBefore({ textarea, isQuestion, panel, api, t, call, onOpen }) {
   const listEl = panel.querySelector("ol");
   const title = panel.querySelector(".asked-title");
   let timer = null;
   let asked = ""; // the text of the last lookup, so the same text is not asked twice
   panel.querySelector(".asked-close").addEventListener("click", () => { panel.hidden = true; });
+
+  // Opened here, in the chat, so what the member is typing stays in the composer; the panel
+  // folds away, or on a phone it would leave the message no room.
+  function opens(link, id) {
+    link.addEventListener("click", (e) => {
+      if (e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+      e.preventDefault();
+      panel.hidden = true;
+      onOpen(id);
+    });
+  }
 
   function show(similar, heading) {
     listEl.replaceChildren();
@@ -52,12 +63,14 @@ export function setupAskedBefore({ textarea, isQuestion, panel, api, t, call }) 
       link.href = s.url;
       link.className = "asked-question";
       link.textContent = s.text;
+      opens(link, s.id);
       li.append(link);
       if (s.answer) {
         const answer = document.createElement("a");
         answer.href = s.answer.url;
         answer.className = "asked-answer";
         answer.textContent = `${s.answer_helped ? "✓ " : ""}${s.answer.sender_name}: ${s.answer.text}`;
+        opens(answer, s.answer.id);
         li.append(answer);
       } else {
         const none = document.createElement("span");

@@ -521,8 +521,11 @@ function showNotification(n, unread) {
   setUnreadBadge(unread);
   const link = document.getElementById("toast-link");
   const line = { mention: t.mentionedYou, reply: t.repliedToYou, help: t.helpYou }[n.kind] || t.repliedToYou;
-  const why = n.reasons && n.reasons.length ? ` (${n.reasons.join(" ")})` : "";
-  link.textContent = `${fmt(line, { name: n.message.sender_name, group: n.group.name })}: ${n.message.text.slice(0, 80)}${why}`;
+  const reasons = (n.reason_codes || []).map((c) => config.helpReasons[c]).filter(Boolean);
+  const why = reasons.length ? ` (${reasons.join(" ")})` : "";
+  const head = fmt(line, { name: n.message.sender_name, group: n.group.name });
+  const sep = /[?？]$/.test(head) ? " " : ": "; // "Can you help? …", not "Can you help?: …"
+  link.textContent = `${head}${sep}${n.message.text.slice(0, 80)}${why}`;
   link.href = n.url;
   link.onclick = n.group.id === config.groupId
     ? (e) => { e.preventDefault(); toast.hidden = true; jumpTo(n.message.id); }
@@ -675,7 +678,7 @@ setupRecorder({
 sendButton.dataset.label = sendButton.textContent;
 
 const askedBefore = setupAskedBefore({
-  textarea, isQuestion, panel: document.getElementById("asked-before"), api, t, call,
+  textarea, isQuestion, panel: document.getElementById("asked-before"), api, t, call, onOpen: jumpTo,
 });
 setupMentions({ textarea, list: document.getElementById("mention-list"), api, me: config.me });
 setupEmoji({ button: document.getElementById("emoji-button"), panel: document.getElementById("emoji-panel"), textarea, t });
