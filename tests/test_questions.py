@@ -347,10 +347,14 @@ def test_an_answered_question_is_not_routed(world: World) -> None:
 
 
 def test_the_asker_s_private_health_details_are_not_used(world: World) -> None:
-    asker = join(world, "asker", cancer_type="鼻咽癌")
-    Profile.objects.filter(user=asker).update(cancer_type_visibility=Visibility.LEADERS)
+    asker = join(world, "asker", cancer_type="鼻咽癌", phase=Phase.NEW)
+    Profile.objects.filter(user=asker).update(
+        cancer_type_visibility=Visibility.LEADERS, phase_visibility=Visibility.NOBODY
+    )
     twin = join(world, "twin", cancer_type="鼻咽癌")
-    EmailSettings.objects.create(user=twin, quiet_start=None, quiet_end=None)
+    elder = join(world, "elder", phase=Phase.SURVIVOR)
+    for u in (twin, elder):
+        EmailSettings.objects.create(user=u, quiet_start=None, quiet_end=None)
     c = world.client("member")
     c.force_login(asker)
     r = c.post(
@@ -360,6 +364,7 @@ def test_the_asker_s_private_health_details_are_not_used(world: World) -> None:
     )
     route_due_questions(asked_at(r.json()["id"]) + dt.timedelta(minutes=3))
     assert helped(twin, r.json()["id"]) is None  # that they share it would tell the twin
+    assert helped(elder, r.json()["id"]) is None  # "further along" would tell the phase
 
 
 def test_routing_settings_are_checked(world: World) -> None:

@@ -83,7 +83,9 @@ def similar_questions(group_id: int, text: str, exclude: int | None = None) -> l
     ids = [qid for qid, share in found if share >= SIMILAR_ENOUGH]
     rows = {
         q.pk: q
-        for q in _live(Question.objects.filter(pk__in=ids, group_id=group_id)).select_related(
+        # By primary key alone: with the group too, SQLite without statistics scans the
+        # group's index instead (bench/questions.py). The group is checked below.
+        for q in _live(Question.objects.filter(pk__in=ids)).select_related(
             "message__sender",
             "message__attachment",
             "helpful__sender",
@@ -93,7 +95,7 @@ def similar_questions(group_id: int, text: str, exclude: int | None = None) -> l
     out = []
     for qid in ids:
         q = rows.get(qid)
-        if q is None:
+        if q is None or q.group_id != group_id:
             continue
         answer = q.helpful or q.first_answer
         usable = answer is not None and answer.deleted_at is None
@@ -123,6 +125,21 @@ def _percentile(values: list[float], p: float) -> float:
     return ordered[max(math.ceil(p / 100 * len(ordered)) - 1, 0)]
 
 
+def _figures(values: list[float | None]) -> dict[str, Any]:
+    """Seconds to first answer (None: no answer yet) -> the figures leaders see."""
+    times = [v for v in values if v is not None]
+    n = len(values)
+    return {
+        "questions": n,
+        "answered": len(times),
+        "unanswered": n - len(times),
+        "median_seconds": statistics.median(times) if times else None,
+        "p90_seconds": _percentile(times, 90) if times else None,
+        "within_3_min": (sum(t <= 180 for t in times) / n) if n else None,
+        "within_1_hour": (sum(t <= 3600 for t in times) / n) if n else None,
+    }
+
+
 def week_start(at: datetime) -> datetime:
     local = timezone.localtime(at)
     monday = local - timedelta(days=local.weekday())
@@ -144,34 +161,12 @@ def answer_metrics(group_id: int, weeks: int = 12, now: datetime | None = None) 
     for asked, answered in rows:
         seconds = max((answered - asked).total_seconds(), 0.0) if answered else None
         buckets.setdefault(week_start(asked), []).append(seconds)
-    out = []
-    for start, values in sorted(buckets.items()):
-        times = [v for v in values if v is not None]
-        n = len(values)
-        out.append(
-            {
-                "week": start.date().isoformat(),
-                "questions": n,
-                "answered": len(times),
-                "unanswered": n - len(times),
-                "median_seconds": statistics.median(times) if times else None,
-                "p90_seconds": _percentile(times, 90) if times else None,
-                "within_3_min": (sum(t <= 180 for t in times) / n) if n else None,
-                "within_1_hour": (sum(t <= 3600 for t in times) / n) if n else None,
-            }
-        )
-    all_times = [v for values in buckets.values() for v in values if v is not None]
-    total = sum(len(v) for v in buckets.values())
+    every = [v for values in buckets.values() for v in values]
     return {
-        "weeks": out,
-        "total": {
-            "questions": total,
-            "answered": len(all_times),
-            "unanswered": total - len(all_times),
-            "median_seconds": statistics.median(all_times) if all_times else None,
-            "p90_seconds": _percentile(all_times, 90) if all_times else None,
-            "within_3_min": (sum(t <= 180 for t in all_times) / total) if total else None,
-            "within_1_hour": (sum(t <= 3600 for t in all_times) / total) if total else None,
-        },
+        "weeks": [
+            {"week": start.date().isoformat(), **_figures(values)}
+            for start, values in sorted(buckets.items())
+        ],
+        "total": _figures(every),
         "open_now": open_count(group_id),
     }

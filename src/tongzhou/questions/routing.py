@@ -119,8 +119,11 @@ def _shared(asker: Profile | None, helper: Profile) -> list[str]:
             and str(theirs).strip().casefold() == str(getattr(helper, fieldname)).strip().casefold()
         ):
             out.append(fieldname)
-    mine = helper.phase
-    if mine in _AHEAD and asker.phase not in _AHEAD:
+    if (
+        helper.phase in _AHEAD
+        and asker.phase_visibility == Visibility.MEMBERS
+        and asker.phase not in _AHEAD
+    ):
         out.append("further_along")
     return out
 

@@ -4,7 +4,8 @@ Words come from jieba (Chinese, search mode) and a plain English tokenizer, with
 spelling variants folded together. Ranking is BM25 over a small in-memory inverted index per
 group and process. It is written here rather than taken from a search engine because it must
 grow one question at a time without a refit, stay per group (members only ever see their own
-group), and answer in about a millisecond over 100,000 questions (bench/questions.py). Each
+group), and answer quickly over 100,000 questions (about 8 ms p50 for the search itself on
+the bench machine; bench/questions.py, docs/performance.md). Each
 query first loads questions whose words changed since the last one, so several processes
 stay in step through the database.
 """

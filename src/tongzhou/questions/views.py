@@ -48,21 +48,33 @@ def _bars(values: list[float | None], top: float) -> list[dict[str, Any]]:
     return out
 
 
+def _readable(figures: dict[str, Any]) -> dict[str, Any]:
+    """Minutes and whole percentages for the page."""
+
+    def minutes(seconds: float | None) -> float | None:
+        return round(seconds / 60, 1) if seconds is not None else None
+
+    def percent(share: float | None) -> int | None:
+        return round(share * 100) if share is not None else None
+
+    return {
+        **figures,
+        "median_min": minutes(figures["median_seconds"]),
+        "p90_min": minutes(figures["p90_seconds"]),
+        "share_pct": percent(figures["within_3_min"]),
+        "hour_pct": percent(figures["within_1_hour"]),
+    }
+
+
 @login_required
 @shows_user_errors
 def metrics(request: HttpRequest, gid: int) -> HttpResponse:
     membership = access_moderation(request.user, gid)
     data = answer_metrics(gid, 12)
-    weeks = data["weeks"]
-    shares = [w["within_3_min"] * 100 if w["within_3_min"] is not None else None for w in weeks]
+    weeks = [_readable(w) for w in data["weeks"]]
+    shares = [w["share_pct"] for w in weeks]
     medians = [w["median_seconds"] / 60 if w["median_seconds"] is not None else None for w in weeks]
     top_median = max([m for m in medians if m is not None] or [0.0])
-    for w, share, median in zip(weeks, shares, medians, strict=True):
-        w["share_pct"] = round(share) if share is not None else None
-        w["hour_pct"] = round(w["within_1_hour"] * 100) if w["within_1_hour"] is not None else None
-        w["median_min"] = round(median, 1) if median is not None else None
-        w["p90_min"] = round(w["p90_seconds"] / 60, 1) if w["p90_seconds"] is not None else None
-    total = data["total"]
     return render(
         request,
         "questions/metrics.html",
@@ -70,21 +82,7 @@ def metrics(request: HttpRequest, gid: int) -> HttpResponse:
             "group": membership.group,
             "membership": membership,
             "weeks": weeks,
-            "total": {
-                **total,
-                "median_min": round(total["median_seconds"] / 60, 1)
-                if total["median_seconds"] is not None
-                else None,
-                "p90_min": round(total["p90_seconds"] / 60, 1)
-                if total["p90_seconds"] is not None
-                else None,
-                "share_pct": round(total["within_3_min"] * 100)
-                if total["within_3_min"] is not None
-                else None,
-                "hour_pct": round(total["within_1_hour"] * 100)
-                if total["within_1_hour"] is not None
-                else None,
-            },
+            "total": _readable(data["total"]),
             "open_now": data["open_now"],
             "share_bars": _bars(shares, 100.0),
             "median_bars": _bars(medians, top_median),
