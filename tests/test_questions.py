@@ -10,9 +10,7 @@ import pytest
 from django.utils import timezone
 
 from tongzhou.accounts.models import Phase, Profile, UserSession, Visibility
-from tongzhou.chat.models import Message
 from tongzhou.groups import actions as group_actions
-from tongzhou.groups.models import Membership
 from tongzhou.notify.models import EmailSettings, Notification
 from tongzhou.questions import search
 from tongzhou.questions.models import HelperSettings, Question
@@ -302,8 +300,6 @@ def test_quiet_hours_opt_outs_and_hourly_caps_are_respected(world: World) -> Non
 def test_after_t2_moderators_and_verified_professionals_are_asked(world: World) -> None:
     doctor = join(world, "doctor")
     Profile.objects.filter(user=doctor).update(role="professional")
-    leader_m = Membership.objects.get(group=world.group, user=world.users["leader"])
-    target = Membership.objects.get(group=world.group, user=doctor)
     r = world.client("leader").post(
         f"/api/v1/groups/{world.group.pk}/members/{doctor.pk}/verified",
         {"on": True},
@@ -316,7 +312,6 @@ def test_after_t2_moderators_and_verified_professionals_are_asked(world: World) 
         content_type="application/json",
     )
     assert refused.json()["error"]["code"] == "not_a_professional"
-    assert leader_m.can_moderate and target.pk
     for u in (world.users["leader"], world.users["moderator"], doctor):
         EmailSettings.objects.create(user=u, quiet_start=None, quiet_end=None)
     world.group.question_helpers = 0
@@ -474,11 +469,10 @@ def test_metrics_count_time_to_first_answer_by_week(world: World) -> None:
         q = say(world, "member", f"第{i}个问题：放疗后能吃海鲜吗？", cid=f"q{i}")
         Question.objects.filter(pk=q["id"]).update(asked_at=now - dt.timedelta(hours=3))
         if m is not None:
-            a = say(world, "leader", "可以少吃", cid=f"a{i}", reply_to=q["id"])
+            say(world, "leader", "可以少吃", cid=f"a{i}", reply_to=q["id"])
             Question.objects.filter(pk=q["id"]).update(
                 first_answer_at=now - dt.timedelta(hours=3) + dt.timedelta(minutes=m)
             )
-            Message.objects.filter(pk=a["id"])
     data = answer_metrics(world.group.pk, 4, now=now)
     total = data["total"]
     assert total["questions"] == 5 and total["unanswered"] == 1

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from tongzhou.accounts.models import User
 from tongzhou.chat.models import Message
-from tongzhou.chat.serialize import MessageDict
+from tongzhou.chat.serialize import MessageDict, message_dict
 from tongzhou.errors import UserError
 from tongzhou.groups.models import Group
 from tongzhou.groups.queries import access_group, not_found
@@ -161,23 +161,17 @@ def do_mark_helpful(
 def do_set_question(user: User, group_id: int, message_id: int, on: bool) -> MessageDict:
     """Mark a message as a question with one tap, or say it is not one. The sender or a
     moderator may."""
+    from tongzhou.chat.changes import _locked_message, _not_deleted, publish_change
+
     with transaction.atomic():
         membership = access_group(user, group_id)
-        Group.objects.select_for_update().only("pk").get(pk=group_id)
-        message = Message.objects.filter(
-            pk=message_id, group_id=group_id, status=Message.Status.VISIBLE
-        ).first()
-        if message is None:
-            raise not_found()
+        message = _locked_message(membership, message_id)
         if message.sender_id != user.pk and not membership.can_moderate:
             raise UserError(
                 "not_allowed", _("Only the sender or a moderator can change this."), 403
             )
-        if message.deleted_by:
-            raise UserError("message_deleted", _("This message was deleted."), 409)
+        _not_deleted(message)
         if on == (message.kind == Message.Kind.QUESTION):
-            from tongzhou.chat.serialize import message_dict
-
             return message_dict(message)
         if on:
             message.kind = Message.Kind.QUESTION
@@ -186,8 +180,6 @@ def do_set_question(user: User, group_id: int, message_id: int, on: bool) -> Mes
         else:
             message.kind = Message.Kind.TEXT
             Question.objects.filter(pk=message.pk).delete()
-        from tongzhou.chat.changes import publish_change
-
         return publish_change(message, ["kind"])
 
 

@@ -80,7 +80,8 @@ def _available(user_ids: set[int], now: datetime) -> set[int]:
     """Those who accept requests, are outside their quiet hours and under their hourly cap."""
     if not user_ids:
         return set()
-    caps = {uid: 3 for uid in user_ids}
+    default_cap = HelperSettings._meta.get_field("max_per_hour").default
+    caps = {uid: default_cap for uid in user_ids}
     for s in HelperSettings.objects.filter(user_id__in=user_ids):
         if not s.accepts:
             caps.pop(s.user_id, None)
@@ -153,11 +154,15 @@ def _similar_answerers(question: Question) -> dict[int, str]:
     return out
 
 
-def choose_helpers(question: Question, now: datetime, limit: int) -> list[Choice]:
-    """Up to `limit` members most likely to help, each with the reasons they were chosen."""
-    asked = set(
+def _already_told(question: Question) -> set[int]:
+    return set(
         Notification.objects.filter(message_id=question.pk).values_list("user_id", flat=True)
     )
+
+
+def choose_helpers(question: Question, now: datetime, limit: int) -> list[Choice]:
+    """Up to `limit` members most likely to help, each with the reasons they were chosen."""
+    asked = _already_told(question)
     members = (
         set(
             Membership.objects.filter(group_id=question.group_id, status=Membership.Status.ACTIVE)
@@ -204,9 +209,7 @@ def choose_helpers(question: Question, now: datetime, limit: int) -> list[Choice
 
 def choose_escalation(question: Question, now: datetime) -> list[Choice]:
     """The group's moderators and verified professionals not yet asked."""
-    asked = set(
-        Notification.objects.filter(message_id=question.pk).values_list("user_id", flat=True)
-    )
+    asked = _already_told(question)
     rows = (
         Membership.objects.filter(group_id=question.group_id, status=Membership.Status.ACTIVE)
         .filter(
