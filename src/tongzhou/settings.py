@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "tongzhou.chat",
     "tongzhou.notify",
     "tongzhou.questions",
+    "tongzhou.knowledge",
 ]
 
 MIDDLEWARE = [

@@ -70,6 +70,8 @@ class Profile(models.Model):
     phase_visibility = models.CharField(
         max_length=10, choices=Visibility.choices, default=Visibility.MEMBERS
     )
+    # Whether knowledge entries made from your messages name you, or say "a member".
+    credit_in_knowledge = models.BooleanField(_("name me in knowledge entries"), default=True)
 
     def __str__(self) -> str:
         return f"profile of user {self.user_id}"

@@ -18,6 +18,7 @@ from tongzhou.chat.serialize import MessageDict, message_dict
 from tongzhou.errors import UserError, parse_id
 from tongzhou.groups.models import Group, Membership
 from tongzhou.groups.queries import access_group
+from tongzhou.knowledge.index import index_message
 from tongzhou.notify.actions import mark_read_upto, notify_message
 from tongzhou.questions.actions import on_send as track_question
 from tongzhou.realtime import send_event_on_commit
@@ -118,6 +119,7 @@ def do_send_message(
             notify_message(message, save_mentions(message, find_mentions(group_id, text)))
             start_preview(message)
             track_question(message)
+            index_message(message)
             data = message_dict(message)
             send_event_on_commit(
                 group_id, {"type": "message.new", "message": data, "prev_id": prev_id}

@@ -22,6 +22,7 @@ from tongzhou.chat.serialize import MessageDict, attachment_of, message_dict
 from tongzhou.errors import UserError
 from tongzhou.groups.models import Group, Membership
 from tongzhou.groups.queries import access_group, access_moderation, not_found
+from tongzhou.knowledge.index import index_message, unindex_message
 from tongzhou.questions import actions as questions
 from tongzhou.realtime import send_event_on_commit
 
@@ -92,6 +93,7 @@ def do_edit_message(user: User, group_id: int, message_id: int, text: str) -> Me
         notify_message(message, added, replies=False)  # only those newly @-named
         start_preview(message)
         questions.on_edit(message)
+        index_message(message)
         return publish_change(message, ["text", "edited_at"])
 
 
@@ -121,6 +123,7 @@ def do_delete_message(user: User, group_id: int, message_id: int) -> MessageDict
             message, ["text", "deleted_at", "deleted_by", "pinned_at", "pinned_by"]
         )
         questions.on_delete(message)
+        unindex_message(message.pk)
     log.info("message %s deleted by %s (%s)", message_id, user.pk, by)
     return data
 

@@ -38,6 +38,10 @@ class Group(models.Model):
         _("ask moderators after (minutes)"), default=30
     )
     question_helpers = models.PositiveSmallIntegerField(_("helpers to ask"), default=3)
+    # Knowledge entries reviewed longer ago than this are flagged for another look.
+    review_after_months = models.PositiveSmallIntegerField(
+        _("review knowledge again after (months)"), default=12
+    )
 
     class Meta:
         ordering = ["name"]

@@ -1,0 +1,237 @@
+"""Search across the groups a member may read: knowledge entries first, then glossary words,
+then messages newest first. The database narrows (knowledge/index.py); every candidate is
+then checked exactly (knowledge/terms.py), so both databases give the same results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tongzhou.accounts.models import User
+from tongzhou.chat.models import Message
+from tongzhou.chat.render import plain_text
+from tongzhou.chat.serialize import sender_name
+from tongzhou.errors import UserError
+from tongzhou.groups.models import Membership
+from tongzhou.groups.queries import not_found
+from tongzhou.knowledge.index import entry_text, match_clause
+from tongzhou.knowledge.models import Entry, GlossaryTerm
+from tongzhou.knowledge.terms import Query, parse, snippet
+from tongzhou.notify.queries import permalink
+
+TYPES = ("entry", "term", "message")
+MAX_LIMIT = 50
+ENTRY_LIMIT = 10
+BATCHES = 8  # candidate batches read before giving up on filling a page
+
+
+@dataclass
+class Filters:
+    group: int | None = None
+    sender: int | None = None
+    since: date | None = None  # first day, inclusive
+    until: date | None = None  # last day, inclusive
+    questions: bool = False
+    answered: bool = False  # questions someone has answered
+    attachments: bool = False
+    type: str | None = None
+    before: int | None = None  # messages only: continue below this id
+    limit: int = 20
+
+    @property
+    def message_only(self) -> bool:
+        """Filters that only messages have: entries and glossary words are left out."""
+        return bool(
+            self.sender or self.since or self.until or self.questions or self.answered
+        ) or bool(self.attachments or self.before)
+
+
+def readable_groups(user: User) -> dict[int, str]:
+    return dict(
+        Membership.objects.filter(user=user, status=Membership.Status.ACTIVE).values_list(
+            "group_id", "group__name"
+        )
+    )
+
+
+def search(user: User, raw: str, f: Filters) -> dict[str, Any]:
+    query = parse(raw)
+    if query.empty:
+        raise UserError("empty_query", _("Type a word or two to search for."))
+    if f.type not in (None, *TYPES):
+        raise UserError("invalid_type", _("The type is 'entry', 'term' or 'message'."))
+    if not 1 <= f.limit <= MAX_LIMIT:
+        raise UserError("invalid_limit", _("Ask for between 1 and 50 results."))
+    if f.since and f.until and f.since > f.until:
+        raise UserError("invalid_dates", _("The start date is after the end date."))
+    groups = readable_groups(user)
+    if f.group is not None:
+        if f.group not in groups:
+            raise not_found()
+        groups = {f.group: groups[f.group]}
+    results: list[dict[str, Any]] = []
+    wants = (lambda t: f.type in (None, t)) if not f.message_only else (lambda t: t == "message")
+    if groups and wants("entry"):
+        results += _entries(query, groups, f.limit if f.type == "entry" else ENTRY_LIMIT)
+    if groups and wants("term"):
+        results += _terms(query, groups)
+    next_before = None
+    if groups and wants("message"):
+        found, more = _messages(query, groups, f)
+        results += found
+        next_before = found[-1]["id"] if more and found else None
+    return {"results": results, "next_before": next_before}
+
+
+def _highlighted(text: str, query: Query, width: int) -> dict[str, Any]:
+    piece, spans = snippet(text, query, width)
+    return {"snippet": piece, "highlights": [list(s) for s in spans]}
+
+
+def _entries(query: Query, groups: dict[int, str], limit: int) -> list[dict[str, Any]]:
+    frm, where, col, params = match_clause("entry", query.db_terms())
+    ids = ",".join("%s" for _ in groups)
+    sql = (
+        f"SELECT e.id FROM {frm} JOIN knowledge_entry e ON e.id = {col} "  # nosec B608
+        f"WHERE {where} AND e.group_id IN ({ids})"
+    )
+    with connection.cursor() as cur:
+        cur.execute(sql, [*params, *groups])
+        candidates = [row[0] for row in cur.fetchall()]
+    entries = [
+        e
+        for e in Entry.objects.filter(pk__in=candidates).select_related("reviewed_by")
+        if query.matches(entry_text(e))
+    ]
+    # Title hits first, then reviewed ones, then the most recently changed.
+    entries.sort(
+        key=lambda e: (
+            not query.matches(e.title),
+            e.status != Entry.Status.REVIEWED,
+            -e.updated_at.timestamp(),
+            -e.pk,
+        )
+    )
+    out = []
+    for e in entries[:limit]:
+        title = _highlighted(e.title, query, 120)
+        out.append(
+            {
+                "type": "entry",
+                "id": e.pk,
+                "group": e.group_id,
+                "group_name": groups[e.group_id],
+                "title": e.title,
+                "title_highlights": title["highlights"],
+                **_highlighted(e.body, query, 80),
+                "category": e.category,
+                "status": e.status,
+                "checked": e.checked_at is not None,
+                "updated_at": e.updated_at.isoformat(),
+                "url": reverse("groups:entry", args=[e.group_id, e.pk]),
+            }
+        )
+    return out
+
+
+def _terms(query: Query, groups: dict[int, str]) -> list[dict[str, Any]]:
+    out = []
+    for t in GlossaryTerm.objects.filter(group_id__in=list(groups)).order_by("term", "pk"):
+        text = "\n".join([*t.spellings(), t.meaning])
+        if not query.matches(text):
+            continue
+        out.append(
+            {
+                "type": "term",
+                "id": t.pk,
+                "group": t.group_id,
+                "group_name": groups[t.group_id],
+                "term": t.term,
+                "also": t.spellings()[1:],
+                **_highlighted(t.meaning, query, 80),
+                "url": reverse("groups:glossary", args=[t.group_id]) + f"#term-{t.pk}",
+            }
+        )
+    return out
+
+
+def _day_start(d: date) -> datetime:
+    return timezone.make_aware(datetime.combine(d, time.min))
+
+
+def _messages(
+    query: Query, groups: dict[int, str], f: Filters
+) -> tuple[list[dict[str, Any]], bool]:
+    frm, where, col, params = match_clause("message", query.db_terms())
+    conds = [where, "m.group_id IN (" + ",".join("%s" for _ in groups) + ")"]
+    conds += ["m.status = %s", "m.deleted_at IS NULL"]
+    args: list[Any] = [*params, *groups, Message.Status.VISIBLE]
+    if f.sender is not None:
+        conds.append("m.sender_id = %s")
+        args.append(f.sender)
+    if f.since is not None:
+        conds.append("m.created_at >= %s")
+        args.append(_day_start(f.since))
+    if f.until is not None:
+        conds.append("m.created_at < %s")
+        args.append(_day_start(f.until + timedelta(days=1)))
+    if f.questions or f.answered:
+        conds.append("m.kind = %s")
+        args.append(Message.Kind.QUESTION)
+    if f.answered:
+        conds.append(
+            "EXISTS (SELECT 1 FROM questions_question q WHERE q.message_id = m.id "
+            "AND q.first_answer_id IS NOT NULL)"
+        )
+    if f.attachments:
+        conds.append("EXISTS (SELECT 1 FROM chat_attachment a WHERE a.message_id = m.id)")
+    sql = (
+        f"SELECT m.id, m.text FROM {frm} JOIN chat_message m ON m.id = {col} "  # nosec B608
+        f"WHERE {' AND '.join(conds)} AND {col} < %s ORDER BY {col} DESC LIMIT %s"
+    )
+    want = f.limit + 1  # one more tells whether there is a next page
+    batch = max(want * 2, 50)
+    below = f.before if f.before is not None else 2**62
+    hits: list[int] = []
+    with connection.cursor() as cur:
+        for _round in range(BATCHES):
+            cur.execute(sql, [*args, below, batch])
+            rows = cur.fetchall()
+            hits += [mid for mid, text in rows if query.matches(text)]
+            if len(hits) >= want or len(rows) < batch:
+                break
+            below = rows[-1][0]
+    more = len(hits) > f.limit
+    found = {
+        m.pk: m
+        for m in Message.objects.filter(pk__in=hits[: f.limit]).select_related(
+            "sender", "question", "attachment"
+        )
+    }
+    out = []
+    for mid in hits[: f.limit]:
+        m = found[mid]
+        question = getattr(m, "question", None) if m.kind == Message.Kind.QUESTION else None
+        attachment = getattr(m, "attachment", None)
+        out.append(
+            {
+                "type": "message",
+                "id": m.pk,
+                "group": m.group_id,
+                "group_name": groups[m.group_id],
+                **_highlighted(plain_text(m.text) or m.text, query, 80),
+                "sender": {"id": m.sender_id, "display_name": sender_name(m)},
+                "created_at": m.created_at.isoformat(),
+                "kind": m.kind,
+                "question_state": question.state if question is not None else None,
+                "attachment": attachment.kind if attachment is not None else None,
+                "url": permalink(m.group_id, m.pk),
+            }
+        )
+    return out, more
