@@ -12,7 +12,6 @@ PostgreSQL return the same results."""
 from __future__ import annotations
 
 import functools
-import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -98,7 +97,7 @@ class Query:
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Where the parts occur in the normalised text, for highlighting."""
-        norm, words = _prepared(text)
+        norm, _words = _prepared(text)
         found: list[tuple[int, int]] = []
         for p in self.parts:
             if p.kind == "word":
@@ -146,7 +145,12 @@ def _stem(word: str) -> str:
     still finds "therapies"), so that it can be matched as a prefix."""
     if not word.isascii() or not word.isalpha() or len(word) < 4:
         return word
-    stem = os.path.commonprefix([word, str(_stemmer().stemWord(word))])
+    stemmed = str(_stemmer().stemWord(word))
+    n = next(
+        (i for i, (a, b) in enumerate(zip(word, stemmed, strict=False)) if a != b),
+        min(len(word), len(stemmed)),
+    )
+    stem = word[:n]
     return stem if len(stem) >= 3 else word
 
 

@@ -8,6 +8,7 @@ TABLES = [("knowledge_messageterms", "message_id"), ("knowledge_entryterms", "en
 
 
 def _sqlite(table: str, key: str) -> list[str]:
+    # Table and column names are the constants above, never input.
     fts = f"{table}_fts"
     return [
         f"CREATE VIRTUAL TABLE {fts} USING fts5(terms, content='{table}', "
