@@ -137,6 +137,7 @@ def _mount() -> None:
     from tongzhou.accounts.api import router as accounts_router
     from tongzhou.chat.api import router as chat_router
     from tongzhou.groups.api import router as groups_router
+    from tongzhou.knowledge.api import router as knowledge_router
     from tongzhou.notify.api import router as notify_router
     from tongzhou.questions.api import router as questions_router
 
@@ -145,6 +146,7 @@ def _mount() -> None:
     api.add_router("/", chat_router)
     api.add_router("/", notify_router)
     api.add_router("/", questions_router)
+    api.add_router("/", knowledge_router)
 
 
 _mount()

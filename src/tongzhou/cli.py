@@ -3,8 +3,32 @@
 from __future__ import annotations
 
 import argparse
+import copy
+import logging
 import os
 import sys
+from typing import Any
+
+
+class NoQueryString(logging.Filter):
+    """Access log lines keep the path but not the query string: searches are health
+    questions, and they have no place in a server log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3:
+            args = list(record.args)
+            args[2] = str(args[2]).split("?", 1)[0]
+            record.args = tuple(args)
+        return True
+
+
+def _log_config() -> dict[str, Any]:
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["no_query"] = {"()": "tongzhou.cli.NoQueryString"}
+    config["handlers"]["access"]["filters"] = ["no_query"]
+    return config
 
 
 def _setup() -> None:
@@ -37,6 +61,7 @@ def _serve(host: str, port: int) -> None:
         port=port,
         proxy_headers=True,
         ws_max_size=64 * 1024,  # the same limit the chat consumer enforces
+        log_config=_log_config(),
         log_level=os.environ.get("TONGZHOU_LOG_LEVEL", "info").lower(),
     )
 

@@ -21,6 +21,7 @@ from tongzhou.groups.actions import (
     do_update_group,
 )
 from tongzhou.groups.models import Group, Membership
+from tongzhou.knowledge.demo import seed_knowledge
 from tongzhou.notify.models import Notification
 from tongzhou.questions.actions import do_mark_helpful
 from tongzhou.questions.models import Question
@@ -289,6 +290,7 @@ def load_demo() -> list[tuple[str, str]]:
     )
     # The carer found 陈大哥's answer about mouth ulcers helpful.
     do_mark_helpful(users["carer"], npc.pk, npc_ids[2], npc_ids[3])
+    seed_knowledge(npc, users, npc_ids)
     for index in (6, 15):  # the warning about salesmen; the checklist for newcomers
         do_pin(users["leader"], npc.pk, npc_ids[index], True)
     # The newcomer has read up to their own first message, so later ones show as unread.

@@ -3,11 +3,13 @@ from django.urls import include, path
 from tongzhou import views
 from tongzhou.api import api
 from tongzhou.chat import views as chat_views
+from tongzhou.knowledge import views as knowledge_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/", include("tongzhou.accounts.urls")),
     path("groups/", include("tongzhou.groups.urls")),
+    path("search/", knowledge_views.search_page, name="search"),
     path("notifications/", include("tongzhou.notify.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -32,6 +33,8 @@ from tongzhou.groups.queries import (
     latest_application,
     membership_of,
 )
+from tongzhou.knowledge.actions import newcomer_guide
+from tongzhou.knowledge.queries import glossary_config
 from tongzhou.questions.routing import REASONS
 
 
@@ -163,6 +166,8 @@ def chat(request: HttpRequest, gid: int) -> HttpResponse:
         # Why a member is asked to help, in the page's language: live pushes carry only codes
         # (they are made in the worker, which does not know the reader's language).
         "helpReasons": {code: str(text) for code, text in REASONS.items()},
+        "glossary": glossary_config(gid),
+        "newEntryUrl": reverse("groups:entry_new", args=[gid]),
     }
     return render(
         request,
@@ -172,6 +177,7 @@ def chat(request: HttpRequest, gid: int) -> HttpResponse:
             "group": membership.group,
             "config": config,
             "announcement": config["announcement"],
+            "guide": newcomer_guide(membership),
         },
     )
 

@@ -8,6 +8,7 @@ same candidates; knowledge/search.py checks each one exactly."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.db import connection
 
@@ -65,9 +66,7 @@ def _flush(rows: list[MessageTerms]) -> int:
     return n
 
 
-def match_clause(
-    kind: str, terms: Sequence[tuple[str, bool]]
-) -> tuple[str, str, str, list[object]]:
+def match_clause(kind: str, terms: Sequence[tuple[str, bool]]) -> tuple[str, str, str, list[Any]]:
     """(FROM fragment aliased `t`, WHERE fragment, the id column, params) for rows of `kind`
     that hold every term. Terms are letters and digits only (knowledge/terms.py); quotes are
     escaped all the same, and the query string is a parameter, never SQL."""

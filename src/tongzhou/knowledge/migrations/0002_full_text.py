@@ -31,7 +31,7 @@ def _postgresql(table: str, key: str) -> list[str]:
     ]
 
 
-def create(apps, schema_editor):  # type: ignore[no-untyped-def]
+def create(apps, schema_editor):
     vendor = schema_editor.connection.vendor
     build = {"sqlite": _sqlite, "postgresql": _postgresql}[vendor]
     for table, key in TABLES:
@@ -49,7 +49,7 @@ def create(apps, schema_editor):  # type: ignore[no-untyped-def]
     MessageTerms.objects.bulk_create(rows, batch_size=2000)
 
 
-def drop(apps, schema_editor):  # type: ignore[no-untyped-def]
+def drop(apps, schema_editor):
     if schema_editor.connection.vendor == "sqlite":
         for table, _key in TABLES:
             schema_editor.execute(f"DROP TABLE IF EXISTS {table}_fts")

@@ -3,6 +3,7 @@
 import { Refusal, renderMedia, setupRecorder, setupViewer, upload } from "./chat-media.js";
 import { emojiButton, setupEmoji, setupMentions } from "./chat-compose.js";
 import { decorateQuestion, setupAskedBefore } from "./chat-questions.js";
+import { markTerms, setupGlossary } from "./glossary.js";
 
 const config = JSON.parse(document.getElementById("chat-config").textContent);
 const t = JSON.parse(document.getElementById("chat-i18n").textContent);
@@ -57,6 +58,51 @@ const csrf = () => (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1]
 const newClientId = () =>
   (crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`);
 
+// Choosing messages to keep in the knowledge base: "Select" on each, then one link that
+// opens the entry form with them as its sources.
+const kept = new Set();
+const keepBar = document.getElementById("keep-bar");
+
+function showKeepBar() {
+  keepBar.hidden = kept.size === 0;
+  document.getElementById("keep-count").textContent = fmt(t.selectedCount, { n: kept.size });
+  const ids = [...kept].sort((a, b) => a - b).map((id) => `m=${id}`).join("&");
+  document.getElementById("keep-go").href = `${config.newEntryUrl}?${ids}`;
+}
+
+function setupKeep(li, m) {
+  const keep = li.querySelector(".keep-button");
+  const kb = li.querySelector(".kb-question");
+  if (m.deleted || !m.text) { keep.remove(); kb.remove(); return; }
+  const mark = () => {
+    keep.setAttribute("aria-pressed", String(kept.has(m.id)));
+    keep.textContent = kept.has(m.id) ? t.selected : t.select;
+    li.classList.toggle("selected", kept.has(m.id));
+  };
+  mark();
+  keep.addEventListener("click", () => {
+    if (kept.has(m.id)) kept.delete(m.id); else kept.add(m.id);
+    mark();
+    showKeepBar();
+  });
+  if (m.question && m.question.state !== "open") {
+    kb.hidden = false;
+    kb.href = `${config.newEntryUrl}?question=${m.id}`;
+  }
+}
+
+document.getElementById("keep-cancel").addEventListener("click", () => {
+  kept.clear();
+  for (const li of list.querySelectorAll(".message.selected")) {
+    li.classList.remove("selected");
+    const b = li.querySelector(".keep-button");
+    b.textContent = t.select;
+    b.setAttribute("aria-pressed", "false");
+  }
+  showKeepBar();
+});
+setupGlossary(config.glossary.terms, config.glossary.labels);
+
 function build(m) {
   const li = tpl.content.firstElementChild.cloneNode(true);
   li.dataset.id = m.id;
@@ -74,6 +120,7 @@ function build(m) {
     // forbids inline script besides.
     if (m.html !== undefined) text.innerHTML = m.html; else text.textContent = m.text;
     text.hidden = !m.text;
+    markTerms(text, config.glossary.terms);
     for (const span of text.querySelectorAll(".mention")) {
       if (Number(span.dataset.user) === config.me) { span.classList.add("me"); li.classList.add("mentions-me"); }
     }
@@ -111,6 +158,7 @@ function build(m) {
     history.replaceState(null, "", permalink.href);
     highlight(li);
   });
+  setupKeep(li, m);
   decorateQuestion(li, m, {
     me: config.me, canModerate: config.canModerate, t, call, api,
     onChanged: (changed) => update(changed),
