@@ -244,6 +244,74 @@ API_CASES: list[tuple[str, str, str, Any, dict[str, int]]] = [
         {"on": False},
         expect({"leader"}, 200),
     ),
+    # Knowledge. {eid}: an entry the leader wrote, {cid}: the leader's comment on it, {termid}:
+    # a glossary word. Everyone signed in may search; each finds only their own groups.
+    ("search", "get", "/api/v1/search?q=radiotherapy", None, everyone(200)),
+    ("list_entries", "get", "/api/v1/groups/{gid}/entries", None, expect(MEMBERS, 200)),
+    (
+        "create_entry",
+        "post",
+        "/api/v1/groups/{gid}/entries",
+        {"title": "口干", "body": "多喝水", "category": "rehab", "tags": ["放疗"]},
+        expect(MEMBERS, 201),
+    ),
+    ("get_entry", "get", "/api/v1/groups/{gid}/entries/{eid}", None, expect(MEMBERS, 200)),
+    (
+        "edit_entry",
+        "patch",
+        "/api/v1/groups/{gid}/entries/{eid}",
+        {"body": "少量多次喝水"},
+        expect(MODS, 200),
+    ),
+    ("delete_entry", "delete", "/api/v1/groups/{gid}/entries/{eid}", None, expect(MODS, 204)),
+    ("review_entry", "post", "/api/v1/groups/{gid}/entries/{eid}/review", None, expect(MODS, 200)),
+    # Only a verified professional checks; nobody in this world is one.
+    (
+        "check_entry",
+        "post",
+        "/api/v1/groups/{gid}/entries/{eid}/check",
+        {"on": True},
+        expect(set(), 200),
+    ),
+    (
+        "entry_revisions",
+        "get",
+        "/api/v1/groups/{gid}/entries/{eid}/revisions",
+        None,
+        expect(MEMBERS, 200),
+    ),
+    (
+        "comment_entry",
+        "post",
+        "/api/v1/groups/{gid}/entries/{eid}/comments",
+        {"text": "这里写错了"},
+        expect(MEMBERS, 201),
+    ),
+    (
+        "resolve_comment",
+        "post",
+        "/api/v1/groups/{gid}/entries/{eid}/comments/{cid}/resolve",
+        None,
+        expect(MODS, 200),
+    ),
+    ("get_guide", "get", "/api/v1/groups/{gid}/guide", None, expect(MEMBERS, 200)),
+    ("set_guide", "put", "/api/v1/groups/{gid}/guide", {"entries": []}, expect({"leader"}, 200)),
+    ("list_glossary", "get", "/api/v1/groups/{gid}/glossary", None, expect(MEMBERS, 200)),
+    (
+        "add_term",
+        "post",
+        "/api/v1/groups/{gid}/glossary",
+        {"term": "毕业", "meaning": "完成治疗"},
+        expect(MODS, 201),
+    ),
+    (
+        "edit_term",
+        "patch",
+        "/api/v1/groups/{gid}/glossary/{termid}",
+        {"meaning": "finished treatment"},
+        expect(MODS, 200),
+    ),
+    ("delete_term", "delete", "/api/v1/groups/{gid}/glossary/{termid}", None, expect(MODS, 204)),
     # Notifications and email settings are each person's own: nobody reaches another's.
     ("list_notifications", "get", "/api/v1/notifications", None, everyone(200)),
     ("mark_notifications_read", "post", "/api/v1/notifications/read", {"ids": None}, everyone(200)),
@@ -330,6 +398,32 @@ def asked_and_answered(world: World) -> int:
     return int(asked)
 
 
+def knowledge_objects(world: World, path: str) -> dict[str, int]:
+    """An entry the leader wrote (with the leader's comment) and a glossary word."""
+    from tongzhou.knowledge.actions import do_add_term, do_comment, do_create_entry
+
+    leader = world.users["leader"]
+    ids = {"eid": 0, "cid": 0, "termid": 0}
+    if "{eid}" in path or "{cid}" in path:
+        entry = do_create_entry(
+            leader,  # type: ignore[arg-type]
+            world.group.pk,
+            title="放疗后口干 · Dry mouth",
+            body="多喝水。 Sip water often.",
+            category="rehab",
+        )
+        ids["eid"] = entry.pk
+        ids["cid"] = do_comment(leader, world.group.pk, entry.pk, "补充一点").pk  # type: ignore[arg-type]
+    if "{termid}" in path:
+        ids["termid"] = do_add_term(
+            leader,  # type: ignore[arg-type]
+            world.group.pk,
+            term="跑路",
+            meaning="换医院",
+        ).pk
+    return ids
+
+
 def fill(path: str, world: World) -> str:
     group = world.group
     leader = world.users["leader"]
@@ -360,6 +454,7 @@ def fill(path: str, world: World) -> str:
     lid = link_preview_with_picture(world) if "{lid}" in path else 0
     askid = asked_and_answered(world) if "{askid}" in path else 0
     return path.format(
+        **knowledge_objects(world, path),
         askid=askid,
         mid=mid,
         lid=lid,
@@ -469,6 +564,14 @@ PAGE_CASES: list[tuple[str, str, dict[str, int]]] = [
     ("settings", "/groups/{gid}/settings/", expect({"leader"}, 200)),
     ("questions", "/groups/{gid}/questions/", expect(MEMBERS, 200)),
     ("question_metrics", "/groups/{gid}/questions/metrics/", expect(MODS, 200)),
+    ("knowledge", "/groups/{gid}/knowledge/", expect(MEMBERS, 200)),
+    ("entry_new", "/groups/{gid}/knowledge/new/", expect(MEMBERS, 200)),
+    ("entry", "/groups/{gid}/knowledge/{eid}/", expect(MEMBERS, 200)),
+    ("entry_edit", "/groups/{gid}/knowledge/{eid}/edit/", expect(MODS, 200)),
+    ("entry_history", "/groups/{gid}/knowledge/{eid}/history/", expect(MEMBERS, 200)),
+    ("guide", "/groups/{gid}/knowledge/guide/", expect(MEMBERS, 200)),
+    ("glossary", "/groups/{gid}/glossary/", expect(MEMBERS, 200)),
+    ("search", "/search/?q=radiotherapy", everyone(200)),
     ("invite", "/groups/invite/{token}/", everyone(200)),
     ("notifications", "/notifications/", everyone(200)),
     ("email_settings", "/notifications/settings/", everyone(200)),
@@ -522,6 +625,19 @@ PAGE_POSTS: list[tuple[str, str, dict[str, str], dict[str, int]]] = [
         "add_question",
         "/groups/{gid}/settings/",
         {"action": "add_question", "text": "Why?"},
+        expect({"leader"}, 302),
+    ),
+    ("review_entry", "/groups/{gid}/knowledge/{eid}/", {"action": "review"}, expect(MODS, 302)),
+    (
+        "add_term",
+        "/groups/{gid}/glossary/",
+        {"action": "add", "term": "毕业", "meaning": "完成治疗"},
+        expect(MODS, 302),
+    ),
+    (
+        "guide_add",
+        "/groups/{gid}/knowledge/guide/",
+        {"action": "add", "entry": "{eid}"},
         expect({"leader"}, 302),
     ),
     ("accept_invite", "/groups/invite/{token}/", {}, {**everyone(302), "removed": 403}),

@@ -17,16 +17,35 @@ from tongzhou.accounts.models import User
 from tongzhou.chat.actions import do_send_message
 from tongzhou.chat.models import Message, Reaction, VoicePlay
 from tongzhou.groups.models import Application, Invite, JoinQuestion, Membership
+from tongzhou.knowledge.models import Comment, Entry, GlossaryTerm
 from tongzhou.questions.models import Question
 
 from .conftest import World
-from .test_access_matrix import API_CASES, asked_and_answered, sent_attachment
+from .test_access_matrix import (
+    API_CASES,
+    asked_and_answered,
+    knowledge_objects,
+    sent_attachment,
+)
 
 # Endpoints that name one of our objects by id, besides the group.
 OBJECT_CASES = [
     c
     for c in API_CASES
-    if any(p in c[2] for p in ("{aid}", "{uid}", "{qid}", "{iid}", "{vid}", "{mid}", "{askid}"))
+    if any(
+        p in c[2]
+        for p in (
+            "{aid}",
+            "{uid}",
+            "{qid}",
+            "{iid}",
+            "{vid}",
+            "{mid}",
+            "{askid}",
+            "{eid}",
+            "{termid}",
+        )
+    )
 ]
 
 
@@ -48,6 +67,13 @@ def snapshot(world: World) -> Any:
             Membership.objects.filter(group=g).values_list("user_id", "verified_professional_at")
         ),
         Reaction.objects.count(),
+        sorted(
+            Entry.objects.filter(group=g).values_list(
+                "id", "title", "body", "status", "checked_at", "reviewed_at"
+            )
+        ),
+        sorted(Comment.objects.filter(entry__group=g).values_list("id", "text", "resolved_at")),
+        sorted(GlossaryTerm.objects.filter(group=g).values_list("id", "term", "meaning")),
     )
 
 
@@ -67,6 +93,13 @@ def test_the_sweep_covers_every_endpoint_with_an_object_id() -> None:
         "mark_helpful_answer",
         "mark_question",
         "set_verified_professional",
+        "get_entry",
+        "edit_entry",
+        "delete_entry",
+        "review_entry",
+        "resolve_comment",
+        "edit_term",
+        "delete_term",
     }
 
 
@@ -87,6 +120,7 @@ def test_another_groups_leader_cannot_reach_our_objects_through_their_group(
     rival = Client()
     rival.force_login(User.objects.get(username="otherlead"))
     url = path.format(
+        **knowledge_objects(world, path),
         askid=asked_and_answered(world) if "{askid}" in path else 0,
         gid=rival_group.pk,
         aid=app.pk,

@@ -31,6 +31,7 @@ from tongzhou.chat.models import Attachment, Message, Reaction
 from tongzhou.chat.serialize import attachment_of
 from tongzhou.errors import UserError
 from tongzhou.groups.models import Application, Group, Membership
+from tongzhou.knowledge.index import purge_deleted_terms
 from tongzhou.questions.models import HelperSettings
 
 README = """Tongzhou: everything kept about your account, exported {when}.
@@ -217,3 +218,4 @@ def do_delete_account(user: User, password: str, messages: str) -> None:
         Attachment.objects.filter(uploader=user, message__isnull=True).delete()  # never sent
         SignInFailure.objects.filter(username=user.username.lower()).delete()
         user.delete()  # profile, consents, tokens, memberships, applications, invites
+        transaction.on_commit(purge_deleted_terms)

@@ -66,6 +66,17 @@ def _flush(rows: list[MessageTerms]) -> int:
     return n
 
 
+def purge_deleted_terms() -> None:
+    """FTS5 keeps a deleted row's words in its segments until they are merged; after an
+    erasure they must go at once. 'optimize' merges everything (seconds at a million rows,
+    and erasures are rare). PostgreSQL's dead tuples go at the next autovacuum."""
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cur:
+        for table, _key in TABLES.values():
+            cur.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES ('optimize')")  # noqa: S608  # nosec B608
+
+
 def match_clause(kind: str, terms: Sequence[tuple[str, bool]]) -> tuple[str, str, str, list[Any]]:
     """(FROM fragment aliased `t`, WHERE fragment, the id column, params) for rows of `kind`
     that hold every term. Terms are letters and digits only (knowledge/terms.py); quotes are

@@ -191,6 +191,8 @@ def entry(request: HttpRequest, gid: int, eid: int) -> HttpResponse:
                 raise UserError("invalid_action", _("Unknown action."))
             ENTRY_ACTIONS[action](_user(request), gid, eid, request.POST)
         except UserError as e:
+            if e.status in (403, 404):
+                raise  # a refusal is a page with its status, not a note
             messages.error(request, str(e.message))
         else:
             messages.success(request, _("Saved."))
@@ -268,6 +270,8 @@ def guide(request: HttpRequest, gid: int) -> HttpResponse:
                     ids[i], ids[j] = ids[j], ids[i]
             actions.do_set_guide(_user(request), gid, ids)
         except UserError as e:
+            if e.status in (403, 404):
+                raise  # a refusal is a page with its status, not a note
             messages.error(request, str(e.message))
         else:
             messages.success(request, _("The guide is saved."))
@@ -309,6 +313,8 @@ def glossary(request: HttpRequest, gid: int) -> HttpResponse:
             else:
                 raise UserError("invalid_action", _("Unknown action."))
         except UserError as e:
+            if e.status in (403, 404):
+                raise  # a refusal is a page with its status, not a note
             messages.error(request, str(e.message))
         else:
             messages.success(request, _("The glossary is saved."))
