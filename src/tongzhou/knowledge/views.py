@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_datetime
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -211,7 +212,9 @@ def entry(request: HttpRequest, gid: int, eid: int) -> HttpResponse:
             "due": due_for_review(found, membership.group),
             # to_html is Markdown cleaned by nh3: the same HTML every chat client inserts.
             "body_html": mark_safe(to_html(found.body)),  # noqa: S308  # nosec B308 B703 # nosemgrep: tongzhou-mark-safe-non-literal
-            "sources": sources_of(found),
+            "sources": [
+                {**src, "at": parse_datetime(src["sent_at"])} for src in sources_of(found)
+            ],
             "comments": found.comments.select_related("author"),
             "can_edit": actions.can_edit(membership, found),
             "can_delete": membership.can_moderate
@@ -376,6 +379,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
             next_before = found["next_before"]
             for r in found["results"]:
                 r["pieces"] = _marked(r["snippet"], r["highlights"])
+                if r["type"] == "message":
+                    r["at"] = parse_datetime(r["created_at"])
                 if r["type"] == "entry":
                     r["title_pieces"] = _marked(r["title"], r["title_highlights"])
                     r["category_label"] = Category(r["category"]).label

@@ -73,6 +73,8 @@ function show(term, labels, opener) {
   all.href = `${labels.url}#term-${term.id}`;
   popup.querySelector(".term-close").textContent = labels.close;
   popup.setAttribute("aria-label", term.term);
+  // Shown on the half of the screen away from the word, so the word stays in sight.
+  popup.classList.toggle("top", opener.getBoundingClientRect().top > window.innerHeight / 2);
   popup.hidden = false;
   popup.opener = opener;
   popup.querySelector(".term-close").focus();
