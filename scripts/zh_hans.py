@@ -678,4 +678,8 @@ ZH = {
     'Dates and these boxes narrow the chat messages; knowledge entries and glossary words are then left out.': '日期和这些选项只用于筛选群聊消息；选了之后不显示知识条目和词语。',
     'Older messages': '更早的消息',
     'Nothing found for “%(q)s”. Try fewer or shorter words.': '没有找到“%(q)s”。试试少一些或短一些的词。',
+    'Choose yes or no.': '请选择是或否。',
+    "Name me when my messages are saved to the group's knowledge (otherwise: “a group member”)": '我的消息被存入群知识库时署我的名字（否则显示“一位群成员”）',
+    'Knowledge base': '知识库',
+    'Ask for another review of an entry after (months)': '条目审核多久后需要重新审核（月）',
 }

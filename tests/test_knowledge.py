@@ -243,3 +243,25 @@ def test_chat_page_carries_the_glossary_and_the_newcomer_banner(world: World) ->
     page = r.content.decode()
     assert json.dumps("跑路") in page and json.dumps("换医院") in page  # in the page's config
     assert 'data-testid="guide-banner"' in page
+
+
+def test_members_choose_to_be_named_and_leaders_set_the_review_age(world: World) -> None:
+    mid = send(world, "member", "张口训练每天三次")
+    made = entry(world, role="moderator", sources=[mid])
+    member = world.client("member")
+    r = member.patch(
+        "/api/v1/me/profile", {"credit_in_knowledge": False}, content_type="application/json"
+    )
+    assert r.status_code == 200 and r.json()["profile"]["credit_in_knowledge"] is False
+    r = member.get(f"/api/v1/groups/{world.group.pk}/entries/{made.pk}")
+    assert r.json()["sources"][0]["author"] == "A group member"
+    r = member.patch(
+        "/api/v1/me/profile", {"credit_in_knowledge": "maybe"}, content_type="application/json"
+    )
+    assert r.status_code == 422  # a yes/no, not text
+    leader = world.client("leader")
+    url = f"/api/v1/groups/{world.group.pk}"
+    r = leader.patch(url, {"review_after_months": 6}, content_type="application/json")
+    assert r.status_code == 200 and r.json()["review_after_months"] == 6
+    r = leader.patch(url, {"review_after_months": 0}, content_type="application/json")
+    assert r.status_code == 400 and r.json()["error"]["message"]

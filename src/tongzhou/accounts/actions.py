@@ -112,7 +112,7 @@ def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
     data = dict(data)
     consent_given = data.pop("health_consent", None)
     allowed = set(HEALTH_FIELDS) | {f"{f}_visibility" for f in HEALTH_FIELDS} | {"role"}
-    allowed.add("display_name")
+    allowed |= {"display_name", "credit_in_knowledge"}
     unknown = set(data) - allowed
     if unknown:
         raise UserError(
@@ -120,6 +120,12 @@ def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
         )
     changed: list[str] = []
     for key, value in data.items():
+        if key == "credit_in_knowledge":
+            if not isinstance(value, bool):
+                raise UserError("invalid_input", _("Choose yes or no."))
+            profile.credit_in_knowledge = value
+            changed.append(key)
+            continue
         ok_types: tuple[type, ...] = (str, int) if key == "diagnosis_year" else (str,)
         if value is not None and (isinstance(value, bool) or not isinstance(value, ok_types)):
             raise UserError("invalid_input", _("Profile answers are text."))

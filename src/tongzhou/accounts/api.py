@@ -54,6 +54,7 @@ class ProfileIn(Schema):
     hospital_visibility: str | None = None
     diagnosis_year_visibility: str | None = None
     phase_visibility: str | None = None
+    credit_in_knowledge: bool | None = None  # named on knowledge entries made from my words
     health_consent: bool | None = None  # needed once, before the first health detail is kept
 
 
@@ -68,6 +69,7 @@ def _me(user: User, profile: Profile) -> dict[str, object]:
     fields: dict[str, object] = {
         "role": profile.role,
         "health_consent": actions.has_health_consent(user),
+        "credit_in_knowledge": profile.credit_in_knowledge,
     }
     for f in HEALTH_FIELDS:
         fields[f] = getattr(profile, f)

@@ -83,6 +83,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         keys = ["display_name", "role", *HEALTH_FIELDS, *(f"{f}_visibility" for f in HEALTH_FIELDS)]
         data: dict[str, object] = {k: request.POST.get(k, "") for k in keys if k in request.POST}
         data["health_consent"] = request.POST.get("health_consent") == "yes"
+        data["credit_in_knowledge"] = request.POST.get("credit_in_knowledge") == "yes"
         try:
             do_update_profile(user, data)
         except UserError as e:

@@ -217,6 +217,7 @@ def do_update_group(
     question_t1_minutes: Any = None,
     question_t2_minutes: Any = None,
     question_helpers: Any = None,
+    review_after_months: Any = None,
 ) -> Group:
     """Change what is given; everything is checked before anything is written. The
     announcement is shown above the chat to every member, and reaches open pages at once."""
@@ -235,6 +236,8 @@ def do_update_group(
         changes["description"] = _text(description, 2000, "invalid_description")
     if member_cap is not None:
         changes["member_cap"] = _check_cap(group, member_cap)
+    if review_after_months is not None and review_after_months != "":
+        changes["review_after_months"] = _whole_number(review_after_months, 1, 60)
     routing = {
         "question_t1_minutes": (question_t1_minutes, 0, 240),
         "question_t2_minutes": (question_t2_minutes, 1, 1440),

@@ -36,6 +36,7 @@ class GroupPatch(Schema):
     question_t1_minutes: int | None = None  # unanswered this long: ask likely helpers
     question_t2_minutes: int | None = None  # and this long: ask moderators, professionals
     question_helpers: int | None = None  # how many helpers to ask
+    review_after_months: int | None = None  # knowledge entries are flagged for review after
     announcement: str | None = None  # "" takes it down
 
 
@@ -96,6 +97,7 @@ def group_dict(group: Group, user: User) -> dict[str, Any]:
             "t2_minutes": group.question_t2_minutes,
             "helpers": group.question_helpers,
         }
+        data["review_after_months"] = group.review_after_months
     return data
 
 

@@ -282,6 +282,10 @@ def group_settings(request: HttpRequest, gid: int) -> HttpResponse:
                     question_t2_minutes=request.POST.get("question_t2_minutes"),
                     question_helpers=request.POST.get("question_helpers"),
                 )
+            elif action == "knowledge":
+                actions.do_update_group(
+                    leader, review_after_months=request.POST.get("review_after_months")
+                )
             elif action == "announcement":
                 actions.do_update_group(leader, announcement=request.POST.get("announcement", ""))
             elif action == "add_question":

@@ -212,9 +212,7 @@ def entry(request: HttpRequest, gid: int, eid: int) -> HttpResponse:
             "due": due_for_review(found, membership.group),
             # to_html is Markdown cleaned by nh3: the same HTML every chat client inserts.
             "body_html": mark_safe(to_html(found.body)),  # noqa: S308  # nosec B308 B703 # nosemgrep: tongzhou-mark-safe-non-literal
-            "sources": [
-                {**src, "at": parse_datetime(src["sent_at"])} for src in sources_of(found)
-            ],
+            "sources": [{**src, "at": parse_datetime(src["sent_at"])} for src in sources_of(found)],
             "comments": found.comments.select_related("author"),
             "can_edit": actions.can_edit(membership, found),
             "can_delete": membership.can_moderate
