@@ -16,6 +16,10 @@ from tongzhou.chat.models import Message
 from tongzhou.knowledge.models import Entry, EntryTerms, MessageTerms
 from tongzhou.knowledge.terms import index_terms
 
+OPTIMIZE = [
+    "INSERT INTO knowledge_messageterms_fts(knowledge_messageterms_fts) VALUES ('optimize')",
+    "INSERT INTO knowledge_entryterms_fts(knowledge_entryterms_fts) VALUES ('optimize')",
+]
 TABLES = {
     "message": ("knowledge_messageterms", "message_id"),
     "entry": ("knowledge_entryterms", "entry_id"),
@@ -73,8 +77,8 @@ def purge_deleted_terms() -> None:
     if connection.vendor != "sqlite":
         return
     with connection.cursor() as cur:
-        for table, _key in TABLES.values():
-            cur.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES ('optimize')")  # noqa: S608  # nosec B608
+        for sql in OPTIMIZE:
+            cur.execute(sql)
 
 
 def match_clause(kind: str, terms: Sequence[tuple[str, bool]]) -> tuple[str, str, str, list[Any]]:

@@ -1,42 +1,43 @@
 """The database's own full-text index over the search terms, and the terms of every message
 already sent. FTS5 on SQLite (kept in step by triggers), a generated tsvector with a GIN
-index on PostgreSQL."""
+index on PostgreSQL. The statements are spelled out, not formatted, so nothing but these
+constants ever reaches the database."""
 
 from django.db import migrations
 
-TABLES = [("knowledge_messageterms", "message_id"), ("knowledge_entryterms", "entry_id")]
-
-
-def _sqlite(table: str, key: str) -> list[str]:
-    # Table and column names are the constants above, never input.
-    fts = f"{table}_fts"
-    return [
-        f"CREATE VIRTUAL TABLE {fts} USING fts5(terms, content='{table}', "
-        f"content_rowid='{key}', tokenize='unicode61 remove_diacritics 0')",
-        f"CREATE TRIGGER {table}_ai AFTER INSERT ON {table} BEGIN "
-        f"INSERT INTO {fts}(rowid, terms) VALUES (new.{key}, new.terms); END",
-        f"CREATE TRIGGER {table}_ad AFTER DELETE ON {table} BEGIN "
-        f"INSERT INTO {fts}({fts}, rowid, terms) VALUES ('delete', old.{key}, old.terms); END",
-        f"CREATE TRIGGER {table}_au AFTER UPDATE ON {table} BEGIN "
-        f"INSERT INTO {fts}({fts}, rowid, terms) VALUES ('delete', old.{key}, old.terms); "
-        f"INSERT INTO {fts}(rowid, terms) VALUES (new.{key}, new.terms); END",
-    ]
-
-
-def _postgresql(table: str, key: str) -> list[str]:
-    return [
-        f"ALTER TABLE {table} ADD COLUMN vector tsvector GENERATED ALWAYS AS "
-        f"(array_to_tsvector(string_to_array(terms, ' '))) STORED",
-        f"CREATE INDEX {table}_vector ON {table} USING gin (vector)",
-    ]
+SQL = {
+    "sqlite": [
+        "CREATE VIRTUAL TABLE knowledge_messageterms_fts USING fts5(terms, content='knowledge_messageterms', content_rowid='message_id', tokenize='unicode61 remove_diacritics 0')",
+        "CREATE TRIGGER knowledge_messageterms_ai AFTER INSERT ON knowledge_messageterms BEGIN INSERT INTO knowledge_messageterms_fts(rowid, terms) VALUES (new.message_id, new.terms); END",
+        "CREATE TRIGGER knowledge_messageterms_ad AFTER DELETE ON knowledge_messageterms BEGIN INSERT INTO knowledge_messageterms_fts(knowledge_messageterms_fts, rowid, terms) VALUES ('delete', old.message_id, old.terms); END",
+        "CREATE TRIGGER knowledge_messageterms_au AFTER UPDATE ON knowledge_messageterms BEGIN INSERT INTO knowledge_messageterms_fts(knowledge_messageterms_fts, rowid, terms) VALUES ('delete', old.message_id, old.terms); INSERT INTO knowledge_messageterms_fts(rowid, terms) VALUES (new.message_id, new.terms); END",
+        "CREATE VIRTUAL TABLE knowledge_entryterms_fts USING fts5(terms, content='knowledge_entryterms', content_rowid='entry_id', tokenize='unicode61 remove_diacritics 0')",
+        "CREATE TRIGGER knowledge_entryterms_ai AFTER INSERT ON knowledge_entryterms BEGIN INSERT INTO knowledge_entryterms_fts(rowid, terms) VALUES (new.entry_id, new.terms); END",
+        "CREATE TRIGGER knowledge_entryterms_ad AFTER DELETE ON knowledge_entryterms BEGIN INSERT INTO knowledge_entryterms_fts(knowledge_entryterms_fts, rowid, terms) VALUES ('delete', old.entry_id, old.terms); END",
+        "CREATE TRIGGER knowledge_entryterms_au AFTER UPDATE ON knowledge_entryterms BEGIN INSERT INTO knowledge_entryterms_fts(knowledge_entryterms_fts, rowid, terms) VALUES ('delete', old.entry_id, old.terms); INSERT INTO knowledge_entryterms_fts(rowid, terms) VALUES (new.entry_id, new.terms); END",
+    ],
+    "postgresql": [
+        "ALTER TABLE knowledge_messageterms ADD COLUMN vector tsvector GENERATED ALWAYS AS (array_to_tsvector(string_to_array(terms, ' '))) STORED",
+        "CREATE INDEX knowledge_messageterms_vector ON knowledge_messageterms USING gin (vector)",
+        "ALTER TABLE knowledge_entryterms ADD COLUMN vector tsvector GENERATED ALWAYS AS (array_to_tsvector(string_to_array(terms, ' '))) STORED",
+        "CREATE INDEX knowledge_entryterms_vector ON knowledge_entryterms USING gin (vector)",
+    ],
+}
+SQLITE_DROP = [
+    "DROP TABLE IF EXISTS knowledge_messageterms_fts",
+    "DROP TRIGGER IF EXISTS knowledge_messageterms_ai",
+    "DROP TRIGGER IF EXISTS knowledge_messageterms_ad",
+    "DROP TRIGGER IF EXISTS knowledge_messageterms_au",
+    "DROP TABLE IF EXISTS knowledge_entryterms_fts",
+    "DROP TRIGGER IF EXISTS knowledge_entryterms_ai",
+    "DROP TRIGGER IF EXISTS knowledge_entryterms_ad",
+    "DROP TRIGGER IF EXISTS knowledge_entryterms_au",
+]
 
 
 def create(apps, schema_editor):
-    vendor = schema_editor.connection.vendor
-    build = {"sqlite": _sqlite, "postgresql": _postgresql}[vendor]
-    for table, key in TABLES:
-        for sql in build(table, key):
-            schema_editor.execute(sql)
+    for sql in SQL[schema_editor.connection.vendor]:
+        schema_editor.execute(sql)
     from tongzhou.knowledge.terms import index_terms
 
     Message = apps.get_model("chat", "Message")
@@ -51,10 +52,8 @@ def create(apps, schema_editor):
 
 def drop(apps, schema_editor):
     if schema_editor.connection.vendor == "sqlite":
-        for table, _key in TABLES:
-            schema_editor.execute(f"DROP TABLE IF EXISTS {table}_fts")
-            for suffix in ("ai", "ad", "au"):
-                schema_editor.execute(f"DROP TRIGGER IF EXISTS {table}_{suffix}")
+        for sql in SQLITE_DROP:
+            schema_editor.execute(sql)
 
 
 class Migration(migrations.Migration):
