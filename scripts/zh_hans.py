@@ -682,4 +682,6 @@ ZH = {
     "Name me when my messages are saved to the group's knowledge (otherwise: “a group member”)": '我的消息被存入群知识库时署我的名字（否则显示“一位群成员”）',
     'Knowledge base': '知识库',
     'Ask for another review of an entry after (months)': '条目审核多久后需要重新审核（月）',
+    'Search for at most %(max)d words at a time.': '一次最多搜索 %(max)d 个词。',
+    'Sender, dates, questions and attachments only narrow messages.': '发送人、日期、问题和附件这些条件只用于筛选消息。',
 }

@@ -32,6 +32,7 @@ from tongzhou.chat.serialize import attachment_of
 from tongzhou.errors import UserError
 from tongzhou.groups.models import Application, Group, Membership
 from tongzhou.knowledge.index import purge_deleted_terms
+from tongzhou.questions.actions import refresh_answers
 from tongzhou.questions.models import HelperSettings
 
 README = """Tongzhou: everything kept about your account, exported {when}.
@@ -212,7 +213,9 @@ def do_delete_account(user: User, password: str, messages: str) -> None:
         _hand_over_leadership(user)
         mine = Message.objects.filter(sender=user)
         if messages == MessagesChoice.REMOVE:
+            answered = set(mine.exclude(reply_to=None).values_list("reply_to_id", flat=True))
             mine.delete()  # replies to them keep their own text; the quote goes
+            refresh_answers(answered)  # a question another member also answered stays answered
         else:
             mine.update(sender=None)  # their pictures and recordings stay with them
         Attachment.objects.filter(uploader=user, message__isnull=True).delete()  # never sent

@@ -16,6 +16,7 @@ from tongzhou.chat.render import to_html
 from tongzhou.errors import UserError
 from tongzhou.groups.models import Group, Membership
 from tongzhou.knowledge.models import Category, Entry, GlossaryTerm, Revision, Source
+from tongzhou.knowledge.terms import normalize
 from tongzhou.notify.queries import permalink
 
 CHAR_DIFF_LIMIT = 3000  # longer changed blocks are shown line by line
@@ -192,9 +193,11 @@ def history(entry: Entry) -> list[dict[str, Any]]:
 
 
 def glossary_of(group_id: int) -> list[dict[str, Any]]:
+    terms = sorted(
+        GlossaryTerm.objects.filter(group_id=group_id), key=lambda t: (normalize(t.term), t.pk)
+    )
     return [
-        {"id": t.pk, "term": t.term, "also": t.spellings()[1:], "meaning": t.meaning}
-        for t in GlossaryTerm.objects.filter(group_id=group_id).order_by("term", "pk")
+        {"id": t.pk, "term": t.term, "also": t.spellings()[1:], "meaning": t.meaning} for t in terms
     ]
 
 

@@ -22,13 +22,14 @@ from tongzhou.groups.models import Membership
 from tongzhou.groups.queries import not_found
 from tongzhou.knowledge.index import entry_text, match_clause
 from tongzhou.knowledge.models import Entry, GlossaryTerm
-from tongzhou.knowledge.terms import Query, parse, snippet
+from tongzhou.knowledge.terms import Query, normalize, parse, snippet
 from tongzhou.notify.queries import permalink
 
 TYPES = ("entry", "term", "message")
 MAX_LIMIT = 50
 ENTRY_LIMIT = 10
-BATCHES = 8  # candidate batches read before giving up on filling a page
+BATCHES = 8  # candidate batches read per request; the page says where to go on
+MAX_PARTS = 12
 
 
 @dataclass
@@ -64,10 +65,20 @@ def search(user: User, raw: str, f: Filters) -> dict[str, Any]:
     query = parse(raw)
     if query.empty:
         raise UserError("empty_query", _("Type a word or two to search for."))
+    if len(query.parts) > MAX_PARTS:
+        raise UserError(
+            "too_many_words",
+            _("Search for at most %(max)d words at a time.") % {"max": MAX_PARTS},
+        )
     if f.type not in (None, *TYPES):
         raise UserError("invalid_type", _("The type is 'entry', 'term' or 'message'."))
     if not 1 <= f.limit <= MAX_LIMIT:
         raise UserError("invalid_limit", _("Ask for between 1 and 50 results."))
+    if f.message_only and f.type in ("entry", "term"):
+        raise UserError(
+            "filters_for_messages",
+            _("Sender, dates, questions and attachments only narrow messages."),
+        )
     if f.since and f.until and f.since > f.until:
         raise UserError("invalid_dates", _("The start date is after the end date."))
     groups = readable_groups(user)
@@ -83,9 +94,8 @@ def search(user: User, raw: str, f: Filters) -> dict[str, Any]:
         results += _terms(query, groups)
     next_before = None
     if groups and wants("message"):
-        found, more = _messages(query, groups, f)
+        found, next_before = _messages(query, groups, f)
         results += found
-        next_before = found[-1]["id"] if more and found else None
     return {"results": results, "next_before": next_before}
 
 
@@ -143,7 +153,9 @@ def _entries(query: Query, groups: dict[int, str], limit: int) -> list[dict[str,
 
 def _terms(query: Query, groups: dict[int, str]) -> list[dict[str, Any]]:
     out = []
-    for t in GlossaryTerm.objects.filter(group_id__in=list(groups)).order_by("term", "pk"):
+    terms = GlossaryTerm.objects.filter(group_id__in=list(groups))
+    # Sorted here, not by the database's collation, so that every database agrees.
+    for t in sorted(terms, key=lambda t: (normalize(t.term), t.pk)):
         text = "\n".join([*t.spellings(), t.meaning])
         if not query.matches(text):
             continue
@@ -166,9 +178,16 @@ def _day_start(d: date) -> datetime:
     return timezone.make_aware(datetime.combine(d, time.min))
 
 
+def _db_time(moment: datetime) -> Any:
+    """As the ORM would write it: raw SQL on SQLite compares text, stored in UTC."""
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
 def _messages(
     query: Query, groups: dict[int, str], f: Filters
-) -> tuple[list[dict[str, Any]], bool]:
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A page of matching messages, newest first, and where the next page starts (None at
+    the end). A page may be short when many candidates were near misses."""
     frm, where, col, params = match_clause("message", query.db_terms())
     conds = [where, "m.group_id IN (" + ",".join("%s" for _ in groups) + ")"]
     conds += ["m.status = %s", "m.deleted_at IS NULL"]
@@ -178,10 +197,10 @@ def _messages(
         args.append(f.sender)
     if f.since is not None:
         conds.append("m.created_at >= %s")
-        args.append(_day_start(f.since))
+        args.append(_db_time(_day_start(f.since)))
     if f.until is not None:
         conds.append("m.created_at < %s")
-        args.append(_day_start(f.until + timedelta(days=1)))
+        args.append(_db_time(_day_start(f.until + timedelta(days=1))))
     if f.questions or f.answered:
         conds.append("m.kind = %s")
         args.append(Message.Kind.QUESTION)
@@ -196,19 +215,23 @@ def _messages(
         f"SELECT m.id, m.text FROM {frm} JOIN chat_message m ON m.id = {col} "  # noqa: S608  # nosec B608  (fragments are ours; values are parameters)
         f"WHERE {' AND '.join(conds)} AND {col} < %s ORDER BY {col} DESC LIMIT %s"
     )
-    want = f.limit + 1  # one more tells whether there is a next page
-    batch = max(want * 2, 50)
+    batch = max((f.limit + 1) * 2, 50)
     below = f.before if f.before is not None else 2**62
     hits: list[int] = []
+    scanned_to: int | None = None  # the last row examined, where a next page goes on
     with connection.cursor() as cur:
         for _round in range(BATCHES):
+            # The fragments are constants of index.py; every value is a parameter.
             cur.execute(sql, [*args, below, batch])  # nosemgrep: tongzhou-sql-string-formatting
             rows = cur.fetchall()
             hits += [mid for mid, text in rows if query.matches(text)]
-            if len(hits) >= want or len(rows) < batch:
+            scanned_to = rows[-1][0] if len(rows) == batch else None
+            if len(hits) > f.limit or scanned_to is None:
                 break
-            below = rows[-1][0]
-    more = len(hits) > f.limit
+            below = scanned_to
+            batch = min(batch * 2, 2000)  # many near misses: read further per round
+    more = len(hits) > f.limit or scanned_to is not None
+    next_from = hits[f.limit - 1] if len(hits) > f.limit else scanned_to
     found = {
         m.pk: m
         for m in Message.objects.filter(pk__in=hits[: f.limit]).select_related(
@@ -235,4 +258,4 @@ def _messages(
                 "url": permalink(m.group_id, m.pk),
             }
         )
-    return out, more
+    return out, next_from if more else None

@@ -30,7 +30,9 @@ MAX_QUERY_PARTS = 12
 
 @functools.cache
 def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
+    # tw2s: traditional to simplified including Taiwan's variant characters (睡不著 → 睡不着,
+    # which plain t2s leaves, since 著 is also a simplified character: 著名).
+    return opencc.OpenCC("tw2s")
 
 
 @functools.cache
@@ -102,6 +104,8 @@ class Query:
         for p in self.parts:
             if p.kind == "word":
                 pattern = re.compile(rf"(?<![^\W_{_CJK}]){re.escape(p.text)}[^\W_{_CJK}]*")
+            elif p.kind == "phrase":
+                pattern = _phrase_pattern(p.text)
             else:
                 pattern = re.compile(re.escape(p.text))
             found.extend(m.span() for m in pattern.finditer(norm))
@@ -129,9 +133,19 @@ def _part_in(part: Part, norm: str, words: frozenset[str]) -> bool:
         return any(w.startswith(part.text) for w in words)
     if part.kind == "cjk":
         return part.text in norm
-    # A phrase: its words in order, separated by anything that is not a letter or digit.
-    pattern = r"[\W_]+".join(re.escape(w) for w in runs(part.text))
-    return re.search(rf"(?<![^\W_]){pattern}(?![^\W_{_CJK}])", norm) is not None
+    return _phrase_pattern(part.text).search(norm) is not None
+
+
+@functools.lru_cache(maxsize=256)
+def _phrase_pattern(phrase: str) -> re.Pattern[str]:
+    """A phrase's runs in order, with anything but letters and digits (or nothing, where a
+    Chinese run meets a word: PD-1抑制剂) between them. Words are whole at the phrase's
+    ends; Chinese, as everywhere, may sit inside longer text."""
+    pieces = runs(phrase)
+    body = r"[\W_]*".join(re.escape(w) for w in pieces)
+    before = "" if _is_cjk(pieces[0]) else rf"(?<![^\W_{_CJK}])"
+    after = "" if _is_cjk(pieces[-1]) else rf"(?![^\W_{_CJK}])"
+    return re.compile(before + body + after)
 
 
 def _cjk_terms(run: str) -> list[tuple[str, bool]]:
@@ -146,6 +160,8 @@ def _stem(word: str) -> str:
     if not word.isascii() or not word.isalpha() or len(word) < 4:
         return word
     stemmed = str(_stemmer().stemWord(word))
+    if stemmed.endswith("i") and len(stemmed) > 4:
+        stemmed = stemmed[:-1]  # y became i (therapies → therapi): "therap" finds therapy
     n = next(
         (i for i, (a, b) in enumerate(zip(word, stemmed, strict=False)) if a != b),
         min(len(word), len(stemmed)),
@@ -172,7 +188,7 @@ def parse(raw: str) -> Query:
             stem = _stem(run[:MAX_WORD])
             parts.append(Part("word", stem, [(stem, True)]))
     unique = list({(p.kind, p.text): p for p in parts}.values())
-    return Query(unique[:MAX_QUERY_PARTS])
+    return Query(unique)
 
 
 def snippet(text: str, query: Query, width: int = 60) -> tuple[str, list[tuple[int, int]]]:

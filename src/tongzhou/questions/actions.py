@@ -58,6 +58,13 @@ def _track(message: Message, *, detected: bool) -> Question:
     return question
 
 
+def refresh_answers(question_ids: set[int]) -> None:
+    """After replies went away together (an erased account): each question's first answer
+    is the next reply from someone else, if any."""
+    for qid in sorted(question_ids):
+        _record_answer(qid)
+
+
 def _record_answer(question_id: int) -> None:
     """The first reply from someone other than the asker answers the question."""
     question = Question.objects.filter(pk=question_id).select_related("message").first()
