@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import dataclasses
 import datetime as dt
 import glob
 import json
@@ -99,6 +100,8 @@ CHAT_ZH = [
     "PD-1打了{n}次了，没什么反应", "{who}今天情绪不好，不想说话", "今天终于毕业了！放疗结束🎉",
     "体重又掉了{kg}斤", "口腔溃疡好了一点，能吃{food}了", "{med}真的有用，推荐",
     "放疗面罩做好了，下周一开始", "住院押金交了{money}", "异地就医备案办好了",
+    "{who}化疗后吃饭没胃口", "今天吃饭吃了一小碗", "晚上疼痛睡不着", "疼痛科开了{med}",
+    "放疗期间饮食要清淡", "饮食上有什么要注意的？", "又是睡不着的一晚", "手术后伤口疼痛",
 ]
 CHAT_EN = [
     "Day {d} of radiotherapy, {rt_sym} is getting worse", "Finished chemo cycle {n} today!",
@@ -114,6 +117,8 @@ CHAT_EN = [
     "Nausea is bad today", "Chemo brain is real", "Radiation fatigue hitting hard",
     "Appointment at {hospital} moved to next week", "Good luck with the scan tomorrow!",
     "Thinking of you", "That's great news!", "Congratulations!!", "Sorry to hear that",
+    "Chemotherapy starts on Monday", "Second round of chemotherapy done",
+    "The radiotherapy team were lovely", "Pain is worse at night", "Sleeping better this week",
 ]
 EXTRA: dict[str, list[str]] = {
     "hours": ["两", "三", "四", "半"],
@@ -771,7 +776,25 @@ def run_mix(
     for item, user, f in prepared:
         search(user, item["q"], f)
     prof.disable()
-    return {"warm_s": warm_s, "queries": details, "shares": shares(prof)}
+    # For comparison: the same mix asking for messages only (`type="message"`): what the
+    # message side costs without the entries and the glossary.
+    only = [(item, user, dataclasses.replace(f, type="message")) for item, user, f in prepared]
+    for item, user, f in only:
+        search(user, item["q"], f)
+    messages_only: list[float] = []
+    for _r in range(rounds):
+        rng.shuffle(order)
+        for i in order:
+            item, user, f = only[i]
+            t = time.perf_counter()
+            search(user, item["q"], f)
+            messages_only.append((time.perf_counter() - t) * 1000)
+    return {
+        "warm_s": warm_s,
+        "queries": details,
+        "shares": shares(prof),
+        "messages_only": messages_only,
+    }
 
 
 # Disjoint parts of search(), each the named function and everything below it.
@@ -809,7 +832,7 @@ def share_text(sh: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.0%}" for k, v in sorted(sh.items(), key=lambda kv: -kv[1]))
 
 
-def summarise(details: list[dict[str, Any]]) -> dict[str, Any]:
+def summarise(details: list[dict[str, Any]], messages_only: list[float]) -> dict[str, Any]:
     def stats(ms: list[float]) -> dict[str, float]:
         s = sorted(ms)
         return {
@@ -830,6 +853,7 @@ def summarise(details: list[dict[str, Any]]) -> dict[str, Any]:
             for cls, ds in classes.items()
         },
     }
+    out["messages_only"] = stats(messages_only)
     out["sql_share"] = sum(d["sql_ms"] for d in details) / max(
         sum(d["median_ms"] for d in details), 1e-9
     )
@@ -895,6 +919,23 @@ def explain(vendor: str, user: Any, raw: str, f: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------- one database
 
 
+def code_version() -> str:
+    """The commit measured, and whether the search code differed from it (src/ may be
+    edited while a long run goes on)."""
+
+    def git(*argv: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", *argv], cwd=HERE.parent, capture_output=True, text=True, check=True
+            ).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "?"
+    dirty = git("status", "--porcelain", "--", "src/tongzhou/knowledge", "src/tongzhou/chat")
+    return commit + (" (search code changed since)" if dirty else "")
+
+
 def child(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix=f"tz-search-{args.db}-"))
@@ -916,6 +957,9 @@ def child(args: argparse.Namespace) -> int:
                 c.execute("SHOW shared_buffers")
                 result["shared_buffers"] = c.fetchone()[0]
         vendor = "sqlite" if connection.vendor == "sqlite" else "postgres"
+        import tongzhou.knowledge.search  # noqa: F401  (the code measured is the code now)
+
+        result["code"] = code_version()
         print(f"== {result['version']}: building", flush=True)
         rng = random.Random(args.seed)
         world = make_world(rng)
@@ -961,7 +1005,7 @@ def child(args: argparse.Namespace) -> int:
         connection.close()  # a fresh connection, as a server process would have
         run = run_mix(mix, world["users"], args.rounds, args.seed)
         result["run"] = run
-        result["summary"] = summarise(run["queries"])
+        result["summary"] = summarise(run["queries"], run["messages_only"])
         sm = result["summary"]
         for cls, st in [("all", sm["all"]), *sm["classes"].items()]:
             print(
@@ -969,6 +1013,12 @@ def child(args: argparse.Namespace) -> int:
                 f"p99 {st['p99']:7.1f}  max {st['max']:7.1f} ms  ({st['queries']} queries)",
                 flush=True,
             )
+        mo = sm["messages_only"]
+        print(
+            f"  {'all, messages only':<28} p50 {mo['p50']:7.1f}  p90 {mo['p90']:7.1f}  "
+            f"p99 {mo['p99']:7.1f}  max {mo['max']:7.1f} ms",
+            flush=True,
+        )
         print(f"  where the time goes: {share_text(run['shares'])}", flush=True)
         slow = sorted(run["queries"], key=lambda d: -d["median_ms"])[:5]
         print("  slowest:", flush=True)
@@ -981,22 +1031,42 @@ def child(args: argparse.Namespace) -> int:
             )
         from tongzhou.knowledge.search import Filters
 
-        common, rare = "化疗", writer.tail_zh[-1]
-        result["plans"] = [
-            explain(vendor, world["users"]["all"], common, Filters()),
-            explain(vendor, world["users"]["all"], rare, Filters()),
+        users = world["users"]
+        first_days = span[0] + dt.timedelta(days=60)
+        cases = [
+            ("common term", "化疗", "all", Filters()),
+            ("rare term", writer.tail_zh[-1], "all", Filters()),
+            ("very rare term", ULTRA_RARE[0], "all", Filters()),
+            ("no hits", "xylophone", "all", Filters()),
+            (
+                "common term, member of the largest group only",
+                "化疗",
+                "big",
+                Filters(group=world["groups"][0]),
+            ),
+            ("common term, oldest 60 days", "放疗", "all", Filters(until=first_days)),
         ]
         item = slow[0]
-        if item["q"] not in (common, rare):
-            result["plans"].append(
-                explain(vendor, world["users"][item["user"]], item["q"], filters_of(item))
+        cases.append(("slowest query", item["q"], item["user"], filters_of(item)))
+        result["plans"] = []
+        for label, q, who, f in cases:
+            p = explain(vendor, users[who], q, f)
+            p["label"] = label
+            p["filters"] = ", ".join(
+                f"{fl.name}={getattr(f, fl.name)}"
+                for fl in dataclasses.fields(f)
+                if getattr(f, fl.name) != fl.default
             )
-            result["plans"][-1]["filters"] = describe(item)
+            p["in_index"] = index_count(q, "message")
+            p["entries_in_index"] = index_count(q, "entry")
+            result["plans"].append(p)
         for p in result["plans"]:
             for plan in p["plans"]:
                 print(
-                    f"-- EXPLAIN {result['version']}: {p['query']!r} {p.get('filters', '')} "
-                    f"({plan['what']}; {plan['ms_alone']:.1f} ms alone)\n{plan['sql']}\n"
+                    f"-- EXPLAIN {result['version']}, {p['label']}: {p['query']!r} "
+                    f"{p['filters']} ({plan['what']}; {p['in_index']:,} messages / "
+                    f"{p['entries_in_index']:,} entries in the index; "
+                    f"{plan['ms_alone']:.1f} ms alone)\n{plan['sql']}\n"
                     f"params {plan['params']}\n{plan['plan']}",
                     flush=True,
                 )
@@ -1006,6 +1076,7 @@ def child(args: argparse.Namespace) -> int:
         else:
             shutil.rmtree(work, ignore_errors=True)
     result["runtime_s"] = time.perf_counter() - started
+    result["code_end"] = code_version()
     Path(args.result).write_text(json.dumps(result, indent=1, default=str))
     return 0
 
@@ -1146,7 +1217,13 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, runtime_s: f
         f"Measured {date} with `{cmd}` (whole run {runtime_s / 60:.0f} min). Machine: "
         f"{m['cpus']} CPUs ({m['cpu_model']}), {m['memory']} memory, {m['os']}, Python "
         f"{m['python']}; {versions}. Load average {la0[0]:.1f} at the start and {la1[0]:.1f} "
-        "at the end.",
+        "at the end. Code: "
+        + "; ".join(
+            f"{DB_LABELS[r['db']]} run at {r['code']}"
+            + (f", {r['code_end']} at its end" if r.get("code_end") != r["code"] else "")
+            for r in results
+        )
+        + ".",
         "",
         "**Method.** Each database in its own process, the real models and "
         "`knowledge.search.search` called in-process, as a server process would. SQLite is "
@@ -1255,6 +1332,12 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, runtime_s: f
             + " | ".join(cell(r["summary"]["classes"][cls]) for r in results)
             + " |"
         )
+    lines.append(
+        '| *for comparison:* all, messages only (`type="message"`) | '
+        f"{r0['summary']['all']['queries']} | "
+        + " | ".join(cell(r["summary"]["messages_only"]) for r in results)
+        + " |"
+    )
     verdicts = []
     for r in results:
         p99 = r["summary"]["all"]["p99"]
@@ -1297,8 +1380,10 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, runtime_s: f
             )
         lines.append("")
     lines += [
-        "**Query plans** of the candidate queries (first batch), common term `化疗`, a rare "
-        "term and the slowest query; *alone* = the statement run by itself:",
+        "**Query plans** of the candidate queries (the first batch of messages; entries) for "
+        "a common term, a rare one, a very rare one, one with no hits, a common term searched "
+        "by a member of one group, a common term in the oldest 60 days, and the slowest "
+        "query; *alone* = the statement run by itself (best of 3):",
         "",
         "<details><summary>EXPLAIN output</summary>",
         "",
@@ -1307,8 +1392,11 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, runtime_s: f
         for p in r["plans"]:
             for plan in p["plans"]:
                 lines += [
-                    f"{DB_LABELS[r['db']]}, `{p['query']}` {p.get('filters', '')} — "
-                    f"{plan['what']}, {plan['ms_alone']:.1f} ms alone:",
+                    f"{DB_LABELS[r['db']]}, {p['label']}: `{p['query']}` "
+                    + (f"({p['filters']}) " if p["filters"] else "")
+                    + f"— {plan['what']} ({p['in_index']:,} messages / "
+                    f"{p['entries_in_index']:,} entries in the index), "
+                    f"{plan['ms_alone']:.1f} ms alone:",
                     "",
                     "```",
                     plan["plan"],

@@ -684,4 +684,7 @@ ZH = {
     'Ask for another review of an entry after (months)': '条目审核多久后需要重新审核（月）',
     'Search for at most %(max)d words at a time.': '一次最多搜索 %(max)d 个词。',
     'Sender, dates, questions and attachments only narrow messages.': '发送人、日期、问题和附件这些条件只用于筛选消息。',
+    'Select for the knowledge base': '选入知识库',
+    'Select messages': '多选',
+    'Tap ☐ on the messages to keep': '在要保存的消息上点 ☐',
 }

@@ -141,9 +141,16 @@ def test_a_question_and_answer_become_an_entry_that_is_reviewed_found_and_explai
     # Only an answered question offers it; the answer and ordinary messages can be selected.
     expect(asker.locator(f"#m{aid}").locator(".kb-question")).to_be_hidden()
     expect(asker.locator(f"#m{hotel}").locator(".kb-question")).to_be_hidden()
-    expect(
-        asker.locator(f"#m{hotel}").get_by_role("button", name=says(zh, "Select"))
-    ).to_be_visible()
+    # The ☐ on each message appears only in selection mode, so bubbles stay short.
+    hotel_box = asker.locator(f"#m{hotel}").get_by_role(
+        "button", name=says(zh, "Select for the knowledge base")
+    )
+    expect(hotel_box).to_be_hidden()
+    asker.get_by_role("button", name=says(zh, "Select messages")).click()
+    expect(hotel_box).to_be_visible()
+    expect(asker.locator("#keep-count")).to_have_text(says(zh, "Tap ☐ on the messages to keep"))
+    asker.locator("#keep-cancel").click()
+    expect(hotel_box).to_be_hidden()
     question.scroll_into_view_if_needed()
     asker.screenshot(path=shots / "01-asker-chat-save-to-knowledge.png")
     keep.click()
@@ -261,10 +268,13 @@ def test_a_question_and_answer_become_an_entry_that_is_reviewed_found_and_explai
     open_chat(fang, asgi_server, gid)
     bar = fang.locator("#keep-bar")
     expect(bar).to_be_hidden()
+    fang.get_by_role("button", name="Select messages").click()
     for mid in (hotel, microwave):
-        select = fang.locator(f"#m{mid}").get_by_role("button", name="Select")
+        select = fang.locator(f"#m{mid}").get_by_role(
+            "button", name="Select for the knowledge base"
+        )
         select.click()
-        expect(fang.locator(f"#m{mid}").locator(".keep-button")).to_have_text("Selected ✓")
+        expect(fang.locator(f"#m{mid}").locator(".keep-button")).to_have_text("☑")
         expect(fang.locator(f"#m{mid}").locator(".keep-button")).to_have_attribute(
             "aria-pressed", "true"
         )

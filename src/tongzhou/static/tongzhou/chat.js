@@ -63,20 +63,35 @@ const newClientId = () =>
 const kept = new Set();
 const keepBar = document.getElementById("keep-bar");
 
+const selectMode = document.getElementById("select-mode");
+
+// Selecting is a mode (like WeChat's 多选): the ☐ on each message shows only then, so
+// bubbles stay short the rest of the time.
 function showKeepBar() {
-  keepBar.hidden = kept.size === 0;
-  document.getElementById("keep-count").textContent = fmt(t.selectedCount, { n: kept.size });
+  const selecting = document.body.classList.contains("selecting");
+  keepBar.hidden = !selecting;
+  selectMode.setAttribute("aria-pressed", String(selecting));
+  document.getElementById("keep-count").textContent =
+    kept.size ? fmt(t.selectedCount, { n: kept.size }) : t.selectHint;
+  const go = document.getElementById("keep-go");
+  go.hidden = kept.size === 0;
   const ids = [...kept].sort((a, b) => a - b).map((id) => `m=${id}`).join("&");
-  document.getElementById("keep-go").href = `${config.newEntryUrl}?${ids}`;
+  go.href = `${config.newEntryUrl}?${ids}`;
 }
+
+selectMode.addEventListener("click", () => {
+  document.body.classList.toggle("selecting");
+  showKeepBar();
+});
 
 function setupKeep(li, m) {
   const keep = li.querySelector(".keep-button");
   const kb = li.querySelector(".kb-question");
-  if (m.deleted || !m.text) { keep.remove(); kb.remove(); return; }
+  if (m.deleted || !m.text) { keep?.remove(); kb?.remove(); return; } // a deleted one lost its buttons already
   const mark = () => {
     keep.setAttribute("aria-pressed", String(kept.has(m.id)));
-    keep.textContent = kept.has(m.id) ? t.selected : t.select;
+    keep.textContent = kept.has(m.id) ? "☑" : "☐"; // small, so a bubble stays short on a phone
+    keep.title = kept.has(m.id) ? t.selected : t.select;
     li.classList.toggle("selected", kept.has(m.id));
   };
   mark();
@@ -93,10 +108,12 @@ function setupKeep(li, m) {
 
 document.getElementById("keep-cancel").addEventListener("click", () => {
   kept.clear();
+  document.body.classList.remove("selecting");
   for (const li of list.querySelectorAll(".message.selected")) {
     li.classList.remove("selected");
     const b = li.querySelector(".keep-button");
-    b.textContent = t.select;
+    b.textContent = "☐";
+    b.title = t.select;
     b.setAttribute("aria-pressed", "false");
   }
   showKeepBar();
@@ -186,6 +203,9 @@ function renderCard(card, p) {
   card.setAttribute("aria-label", fmt(t.linkFrom, { title: p.title }));
   if (p.image_url) {
     const img = card.querySelector("img");
+    // The picture gives the card its height only once loaded: a reader at the bottom stays there.
+    const atBottom = !detached && log.scrollHeight - log.scrollTop - log.clientHeight < 120;
+    if (atBottom) img.addEventListener("load", () => { log.scrollTop = log.scrollHeight; }, { once: true });
     img.src = p.image_url;
     img.hidden = false;
   }
