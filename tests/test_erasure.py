@@ -46,6 +46,16 @@ def test_download_my_data_has_everything_about_me_and_nothing_about_others(
         world.users["leader"], world.group.pk, client_id="l1", text="leader's words"
     )  # type: ignore[arg-type]
     do_react(member, world.group.pk, theirs["id"], "🤗", True)  # type: ignore[arg-type]
+    from tongzhou.knowledge.actions import do_comment, do_create_entry
+
+    written = do_create_entry(
+        member,  # type: ignore[arg-type]
+        world.group.pk,
+        title="我的经验",
+        body="放疗期间多喝水",
+        category="rehab",
+    )
+    do_comment(member, world.group.pk, written.pk, "补充：温水更好")  # type: ignore[arg-type]
     c = world.client("member")
     r = c.get("/api/v1/me/export")
     assert r.status_code == 200
@@ -59,7 +69,10 @@ def test_download_my_data_has_everything_about_me_and_nothing_about_others(
         "groups.json",
         "messages.json",
         "reactions.json",
+        "knowledge.json",
     }
+    assert [v["text"] for v in files["knowledge.json"]["entry_versions"]] == ["放疗期间多喝水"]
+    assert [c["text"] for c in files["knowledge.json"]["comments"]] == ["补充：温水更好"]
     assert "media/" in files["README.txt"]
     account = files["account.json"]
     assert account["username"] == "member1"

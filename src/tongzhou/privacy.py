@@ -41,6 +41,7 @@ account.json    your account, profile (with health details), consents, devices a
 groups.json     your memberships and applications (with your answers)
 messages.json   every message you sent, in every group
 reactions.json  your reactions to messages
+knowledge.json  the knowledge entry versions and comments you wrote, and the entries you read
 media/          the pictures and voice messages you sent (named in messages.json)
 
 Files are JSON (UTF-8). Messages by others are not included: they are theirs.
@@ -147,11 +148,48 @@ def export_data(user: User) -> dict[str, Any]:
         }
         for r in Reaction.objects.filter(user=user).select_related("message").order_by("id")
     ]
+    account["profile"]["credit_in_knowledge"] = profile.credit_in_knowledge
     return {
         "account.json": account,
         "groups.json": groups,
         "messages.json": messages,
         "reactions.json": reactions,
+        "knowledge.json": _knowledge_of(user),
+    }
+
+
+def _knowledge_of(user: User) -> dict[str, Any]:
+    """What the person wrote into the knowledge base: entry versions and comments."""
+    from tongzhou.knowledge.models import Comment, EntryRead, Revision
+
+    return {
+        "entry_versions": [
+            {
+                "entry": r.entry_id,
+                "group_id": r.entry.group_id,
+                "version": r.number,
+                "title": r.title,
+                "text": r.body,
+                "category": r.category,
+                "tags": r.tags,
+                "note": r.note,
+                "saved": _when(r.created_at),
+            }
+            for r in Revision.objects.filter(editor=user).select_related("entry").order_by("id")
+        ],
+        "comments": [
+            {
+                "entry": c.entry_id,
+                "text": c.text,
+                "written": _when(c.created_at),
+                "dealt_with": _when(c.resolved_at),
+            }
+            for c in Comment.objects.filter(author=user).order_by("id")
+        ],
+        "entries_read": [
+            {"entry": r.entry_id, "read": _when(r.read_at)}
+            for r in EntryRead.objects.filter(user=user).order_by("id")
+        ],
     }
 
 
