@@ -71,6 +71,7 @@ def export_data(user: User) -> dict[str, Any]:
         "last_sign_in": _when(user.last_login),
         "profile": {
             "role": profile.role,
+            "credit_in_knowledge": profile.credit_in_knowledge,
             **{f: getattr(profile, f) for f in HEALTH_FIELDS},
             **{f"{f}_visibility": getattr(profile, f"{f}_visibility") for f in HEALTH_FIELDS},
         },
@@ -148,7 +149,6 @@ def export_data(user: User) -> dict[str, Any]:
         }
         for r in Reaction.objects.filter(user=user).select_related("message").order_by("id")
     ]
-    account["profile"]["credit_in_knowledge"] = profile.credit_in_knowledge
     return {
         "account.json": account,
         "groups.json": groups,

@@ -42,9 +42,19 @@ def entry_text(entry: Entry) -> str:
     return "\n".join([entry.title, entry.body, " ".join(entry.tags)])
 
 
+def entry_terms(entry: Entry) -> EntryTerms:
+    """The index row of an entry: all its terms, and its title's alone."""
+    return EntryTerms(
+        entry_id=entry.pk,
+        terms=" ".join(index_terms(entry_text(entry))),
+        title=" ".join(index_terms(entry.title)),
+    )
+
+
 def index_entry(entry: Entry) -> None:
+    row = entry_terms(entry)
     EntryTerms.objects.update_or_create(
-        entry_id=entry.pk, defaults={"terms": " ".join(index_terms(entry_text(entry)))}
+        entry_id=entry.pk, defaults={"terms": row.terms, "title": row.title}
     )
 
 
@@ -81,7 +91,9 @@ def purge_deleted_terms() -> None:
             cur.execute(sql)
 
 
-def match_clause(kind: str, terms: Sequence[tuple[str, bool]]) -> tuple[str, str, str, list[Any]]:
+def match_clause(
+    kind: str, terms: Sequence[tuple[str, bool]], *, title: bool = False
+) -> tuple[str, str, str, list[Any]]:
     """(FROM fragment aliased `t`, WHERE fragment, the id column, params) for rows of `kind`
     that hold every term. Terms are letters and digits only (knowledge/terms.py); quotes are
     escaped all the same, and the query string is a parameter, never SQL."""
@@ -91,7 +103,10 @@ def match_clause(kind: str, terms: Sequence[tuple[str, bool]]) -> tuple[str, str
         query = " & ".join(
             lex + (":*" if prefix else "") for lex, (_t, prefix) in zip(lexemes, terms, strict=True)
         )
-        return f"{table} AS t", "t.vector @@ %s::tsquery", f"t.{key}", [query]
+        vector = "t.title_vector" if title else "t.vector"
+        return f"{table} AS t", f"{vector} @@ %s::tsquery", f"t.{key}", [query]
     query = " AND ".join('"' + t.replace('"', '""') + '"' + ("*" if p else "") for t, p in terms)
+    if title:
+        query = f"title : ({query})"  # FTS5's column filter
     # Joined directly (not as a subquery) so FTS5 can walk its rowids newest first and stop.
     return f"{table}_fts AS t", f"t.{table}_fts MATCH %s", "t.rowid", [query]

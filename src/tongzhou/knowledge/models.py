@@ -196,7 +196,8 @@ class MessageTerms(models.Model):
 
 class EntryTerms(models.Model):
     entry = models.OneToOneField(Entry, on_delete=models.CASCADE, primary_key=True)
-    terms = models.TextField()
+    terms = models.TextField()  # title, text and tags
+    title = models.TextField(default="")  # the title's alone: title hits rank first
 
     def __str__(self) -> str:
         return f"terms of entry {self.entry_id}"

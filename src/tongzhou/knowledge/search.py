@@ -105,30 +105,15 @@ def _highlighted(text: str, query: Query, width: int) -> dict[str, Any]:
 
 
 def _entries(query: Query, groups: dict[int, str], limit: int) -> list[dict[str, Any]]:
-    frm, where, col, params = match_clause("entry", query.db_terms())
-    ids = ",".join("%s" for _ in groups)
-    sql = (
-        f"SELECT e.id FROM {frm} JOIN knowledge_entry e ON e.id = {col} "  # noqa: S608  # nosec B608  (fragments are ours; values are parameters)
-        f"WHERE {where} AND e.group_id IN ({ids})"
+    """Entries whose title matches first, then the others; in each, reviewed ones first,
+    then the most recently changed. Candidates come from the database in that order, so only
+    a page's worth is checked exactly, however many entries share a common word."""
+    terms = query.db_terms()
+    title_hits = _ranked_entries(query, groups, terms, limit, title=True, skip=set())
+    others = _ranked_entries(
+        query, groups, terms, limit - len(title_hits), title=False, skip={e.pk for e in title_hits}
     )
-    with connection.cursor() as cur:
-        # The fragments are constants of index.py; every value is a parameter.
-        cur.execute(sql, [*params, *groups])  # nosemgrep: tongzhou-sql-string-formatting
-        candidates = [row[0] for row in cur.fetchall()]
-    entries = [
-        e
-        for e in Entry.objects.filter(pk__in=candidates).select_related("reviewed_by")
-        if query.matches(entry_text(e))
-    ]
-    # Title hits first, then reviewed ones, then the most recently changed.
-    entries.sort(
-        key=lambda e: (
-            not query.matches(e.title),
-            e.status != Entry.Status.REVIEWED,
-            -e.updated_at.timestamp(),
-            -e.pk,
-        )
-    )
+    entries = title_hits + others
     out = []
     for e in entries[:limit]:
         title = _highlighted(e.title, query, 120)
@@ -149,6 +134,49 @@ def _entries(query: Query, groups: dict[int, str], limit: int) -> list[dict[str,
             }
         )
     return out
+
+
+def _ranked_entries(
+    query: Query,
+    groups: dict[int, str],
+    terms: list[tuple[str, bool]],
+    limit: int,
+    *,
+    title: bool,
+    skip: set[int],
+) -> list[Entry]:
+    """Up to `limit` entries that truly match, in ranking order, read in batches."""
+    if limit <= 0:
+        return []
+    frm, where, col, params = match_clause("entry", terms, title=title)
+    ids = ",".join("%s" for _ in groups)
+    sql = (
+        f"SELECT e.id FROM {frm} JOIN knowledge_entry e ON e.id = {col} "  # noqa: S608  # nosec B608
+        f"WHERE {where} AND e.group_id IN ({ids}) "
+        "ORDER BY CASE WHEN e.status = %s THEN 0 ELSE 1 END, e.updated_at DESC, e.id DESC "
+        "LIMIT %s OFFSET %s"
+    )
+    found: list[Entry] = []
+    batch, offset = max(limit * 3, 30), 0
+    with connection.cursor() as cur:
+        while len(found) < limit:
+            # The fragments are constants of index.py; every value is a parameter.
+            cur.execute(
+                sql, [*params, *groups, Entry.Status.REVIEWED, batch, offset]
+            )  # nosemgrep: tongzhou-sql-string-formatting
+            page = [row[0] for row in cur.fetchall()]
+            rows = Entry.objects.in_bulk([i for i in page if i not in skip])
+            # A title hit has every part in its title (and so in the entry).
+            found += [
+                rows[i]
+                for i in page
+                if i in rows and query.matches(rows[i].title if title else entry_text(rows[i]))
+            ]
+            if len(page) < batch:
+                break
+            offset += batch
+            batch = min(batch * 2, 500)
+    return found[:limit]
 
 
 def _terms(query: Query, groups: dict[int, str]) -> list[dict[str, Any]]:

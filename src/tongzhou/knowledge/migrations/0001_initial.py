@@ -134,6 +134,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("terms", models.TextField()),
+                ("title", models.TextField(default="")),
             ],
         ),
         migrations.CreateModel(

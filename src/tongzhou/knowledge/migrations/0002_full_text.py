@@ -11,16 +11,18 @@ SQL = {
         "CREATE TRIGGER knowledge_messageterms_ai AFTER INSERT ON knowledge_messageterms BEGIN INSERT INTO knowledge_messageterms_fts(rowid, terms) VALUES (new.message_id, new.terms); END",
         "CREATE TRIGGER knowledge_messageterms_ad AFTER DELETE ON knowledge_messageterms BEGIN INSERT INTO knowledge_messageterms_fts(knowledge_messageterms_fts, rowid, terms) VALUES ('delete', old.message_id, old.terms); END",
         "CREATE TRIGGER knowledge_messageterms_au AFTER UPDATE ON knowledge_messageterms BEGIN INSERT INTO knowledge_messageterms_fts(knowledge_messageterms_fts, rowid, terms) VALUES ('delete', old.message_id, old.terms); INSERT INTO knowledge_messageterms_fts(rowid, terms) VALUES (new.message_id, new.terms); END",
-        "CREATE VIRTUAL TABLE knowledge_entryterms_fts USING fts5(terms, content='knowledge_entryterms', content_rowid='entry_id', tokenize='unicode61 remove_diacritics 0')",
-        "CREATE TRIGGER knowledge_entryterms_ai AFTER INSERT ON knowledge_entryterms BEGIN INSERT INTO knowledge_entryterms_fts(rowid, terms) VALUES (new.entry_id, new.terms); END",
-        "CREATE TRIGGER knowledge_entryterms_ad AFTER DELETE ON knowledge_entryterms BEGIN INSERT INTO knowledge_entryterms_fts(knowledge_entryterms_fts, rowid, terms) VALUES ('delete', old.entry_id, old.terms); END",
-        "CREATE TRIGGER knowledge_entryterms_au AFTER UPDATE ON knowledge_entryterms BEGIN INSERT INTO knowledge_entryterms_fts(knowledge_entryterms_fts, rowid, terms) VALUES ('delete', old.entry_id, old.terms); INSERT INTO knowledge_entryterms_fts(rowid, terms) VALUES (new.entry_id, new.terms); END",
+        "CREATE VIRTUAL TABLE knowledge_entryterms_fts USING fts5(terms, title, content='knowledge_entryterms', content_rowid='entry_id', tokenize='unicode61 remove_diacritics 0')",
+        "CREATE TRIGGER knowledge_entryterms_ai AFTER INSERT ON knowledge_entryterms BEGIN INSERT INTO knowledge_entryterms_fts(rowid, terms, title) VALUES (new.entry_id, new.terms, new.title); END",
+        "CREATE TRIGGER knowledge_entryterms_ad AFTER DELETE ON knowledge_entryterms BEGIN INSERT INTO knowledge_entryterms_fts(knowledge_entryterms_fts, rowid, terms, title) VALUES ('delete', old.entry_id, old.terms, old.title); END",
+        "CREATE TRIGGER knowledge_entryterms_au AFTER UPDATE ON knowledge_entryterms BEGIN INSERT INTO knowledge_entryterms_fts(knowledge_entryterms_fts, rowid, terms, title) VALUES ('delete', old.entry_id, old.terms, old.title); INSERT INTO knowledge_entryterms_fts(rowid, terms, title) VALUES (new.entry_id, new.terms, new.title); END",
     ],
     "postgresql": [
         "ALTER TABLE knowledge_messageterms ADD COLUMN vector tsvector GENERATED ALWAYS AS (array_to_tsvector(string_to_array(terms, ' '))) STORED",
         "CREATE INDEX knowledge_messageterms_vector ON knowledge_messageterms USING gin (vector)",
         "ALTER TABLE knowledge_entryterms ADD COLUMN vector tsvector GENERATED ALWAYS AS (array_to_tsvector(string_to_array(terms, ' '))) STORED",
         "CREATE INDEX knowledge_entryterms_vector ON knowledge_entryterms USING gin (vector)",
+        "ALTER TABLE knowledge_entryterms ADD COLUMN title_vector tsvector GENERATED ALWAYS AS (array_to_tsvector(string_to_array(title, ' '))) STORED",
+        "CREATE INDEX knowledge_entryterms_title_vector ON knowledge_entryterms USING gin (title_vector)",
     ],
 }
 SQLITE_DROP = [
