@@ -584,9 +584,15 @@ def build_entries(world: dict[str, Any], n: int, writer: ChatWriter) -> dict[str
     from django.db import transaction
     from django.utils import timezone
 
-    from tongzhou.knowledge.index import entry_text
+    from tongzhou.knowledge import index
     from tongzhou.knowledge.models import Entry, EntryTerms, GlossaryTerm
     from tongzhou.knowledge.terms import index_terms
+
+    def terms_row(e: Entry) -> EntryTerms:
+        """The row index_entry writes (index.entry_terms where the code has it)."""
+        if hasattr(index, "entry_terms"):
+            return index.entry_terms(e)
+        return EntryTerms(entry_id=e.pk, terms=" ".join(index_terms(index.entry_text(e))))
 
     rng = writer.rng
     now = timezone.now()
@@ -618,13 +624,7 @@ def build_entries(world: dict[str, Any], n: int, writer: ChatWriter) -> dict[str
     with transaction.atomic():
         Entry.objects.bulk_create(rows, batch_size=500)
         entries = list(Entry.objects.order_by("pk"))
-        EntryTerms.objects.bulk_create(
-            [
-                EntryTerms(entry_id=e.pk, terms=" ".join(index_terms(entry_text(e))))
-                for e in entries
-            ],
-            batch_size=1000,
-        )
+        EntryTerms.objects.bulk_create([terms_row(e) for e in entries], batch_size=1000)
         GlossaryTerm.objects.bulk_create(
             [
                 GlossaryTerm(group_id=gid, term=term, also=also, meaning=meaning)
@@ -685,11 +685,8 @@ def sizes(vendor: str) -> dict[str, Any]:
             )
             out["message_index"] = one("SELECT pg_relation_size('knowledge_messageterms_vector')")
             out["entries"] = one("SELECT pg_total_relation_size('knowledge_entry')")
-            out["entry_terms"] = one(
-                "SELECT pg_table_size('knowledge_entryterms') + "
-                "pg_relation_size('knowledge_entryterms_pkey')"
-            )
-            out["entry_index"] = one("SELECT pg_relation_size('knowledge_entryterms_vector')")
+            out["entry_terms"] = one("SELECT pg_table_size('knowledge_entryterms')")
+            out["entry_index"] = one("SELECT pg_indexes_size('knowledge_entryterms')")
     return out
 
 
@@ -832,6 +829,31 @@ def share_text(sh: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.0%}" for k, v in sorted(sh.items(), key=lambda kv: -kv[1]))
 
 
+def time_mix(mix: list[dict[str, Any]], users: dict[str, Any], rounds: int) -> list[float]:
+    """`rounds` timed passes over the mix (already warm), in its order."""
+    from tongzhou.knowledge.search import search
+
+    out = []
+    for _r in range(rounds):
+        for item in mix:
+            user, f = users[item["user"]], filters_of(item)
+            t = time.perf_counter()
+            search(user, item["q"], f)
+            out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def summarise_ms(ms: list[float]) -> dict[str, float]:
+    s = sorted(ms)
+    return {
+        "n": len(s),
+        "p50": delivery.pct(s, 0.50),
+        "p90": delivery.pct(s, 0.90),
+        "p99": delivery.pct(s, 0.99),
+        "max": s[-1] if s else math.nan,
+    }
+
+
 def summarise(details: list[dict[str, Any]], messages_only: list[float]) -> dict[str, Any]:
     def stats(ms: list[float]) -> dict[str, float]:
         s = sorted(ms)
@@ -878,7 +900,12 @@ def explain(vendor: str, user: Any, raw: str, f: Any) -> dict[str, Any]:
     ]
     seen = set()
     for sql, params, ms in wanted:
-        what = "messages" if "chat_message m" in sql else "entries"
+        if "chat_message m" in sql:
+            what = "messages"
+        elif "title_vector" in sql or any("title :" in str(p) for p in params or []):
+            what = "entries, title hits"
+        else:
+            what = "entries"
         if what in seen:  # the first batch of each is enough
             continue
         seen.add(what)
@@ -1045,6 +1072,7 @@ def child(args: argparse.Namespace) -> int:
                 Filters(group=world["groups"][0]),
             ),
             ("common term, oldest 60 days", "放疗", "all", Filters(until=first_days)),
+            ("three-character word (two pairs ANDed)", "白细胞", "all", Filters()),
         ]
         item = slow[0]
         cases.append(("slowest query", item["q"], item["user"], filters_of(item)))
@@ -1060,6 +1088,22 @@ def child(args: argparse.Namespace) -> int:
             p["in_index"] = index_count(q, "message")
             p["entries_in_index"] = index_count(q, "entry")
             result["plans"].append(p)
+        from tongzhou.knowledge import index as knowledge_index
+
+        if vendor == "sqlite" and hasattr(knowledge_index, "purge_deleted_terms"):
+            # What every account erasure runs after its commit: FTS5 'optimize' (all
+            # segments merged). Then the mix once more, on the merged index.
+            t0 = time.perf_counter()
+            knowledge_index.purge_deleted_terms()
+            result["optimize_s"] = time.perf_counter() - t0
+            after = time_mix(mix, world["users"], 1)
+            result["after_optimize"] = summarise_ms(after)
+            print(
+                f"  purge_deleted_terms (FTS5 optimize) {result['optimize_s']:.1f} s; the mix "
+                f"after it: p50 {result['after_optimize']['p50']:.1f}, p99 "
+                f"{result['after_optimize']['p99']:.1f} ms",
+                flush=True,
+            )
         for p in result["plans"]:
             for plan in p["plans"]:
                 print(
@@ -1356,6 +1400,19 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, runtime_s: f
             f"rough shares): {share_text(r['run']['shares'])}."
             for r in results
         ),
+    ]
+    for r in results:
+        if "optimize_s" in r:
+            a = r["after_optimize"]
+            lines += [
+                "",
+                f"{DB_LABELS[r['db']]}: `knowledge.index.purge_deleted_terms()` (FTS5 "
+                "'optimize', merging every segment; run after each account erasure commits) "
+                f"took {r['optimize_s']:.1f} s at this size. The mix once more after it: p50 "
+                f"{fmt(a['p50'])}, p90 {fmt(a['p90'])}, p99 {fmt(a['p99'])}, max "
+                f"{fmt(a['max'], 0)} ms.",
+            ]
+    lines += [
         "",
         "**Slowest 5 queries** (median of the timed rounds; *in index*: messages / entries "
         "whose terms hold every database term of the query, all groups; *SQL*: statements "
@@ -1380,10 +1437,12 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, runtime_s: f
             )
         lines.append("")
     lines += [
-        "**Query plans** of the candidate queries (the first batch of messages; entries) for "
-        "a common term, a rare one, a very rare one, one with no hits, a common term searched "
-        "by a member of one group, a common term in the oldest 60 days, and the slowest "
-        "query; *alone* = the statement run by itself (best of 3):",
+        "**Query plans** of the message candidate query (its first batch) for a common term, "
+        "a rare one, a very rare one, one with no hits, a common term searched by a member of "
+        "one group, a common term in the oldest 60 days, a three-character word, and the "
+        "slowest query; and of the "
+        "entry candidate queries for the common term and the slowest query (the console "
+        "output has them all); *alone* = the statement run by itself (best of 3):",
         "",
         "<details><summary>EXPLAIN output</summary>",
         "",
@@ -1391,6 +1450,13 @@ def render(results: list[dict[str, Any]], args: argparse.Namespace, runtime_s: f
     for r in results:
         for p in r["plans"]:
             for plan in p["plans"]:
+                # All message plans; the entry plans (much alike) for two cases only. The
+                # console shows them all.
+                if plan["what"] != "messages" and p["label"] not in (
+                    "common term",
+                    "slowest query",
+                ):
+                    continue
                 lines += [
                     f"{DB_LABELS[r['db']]}, {p['label']}: `{p['query']}` "
                     + (f"({p['filters']}) " if p["filters"] else "")
@@ -1469,7 +1535,14 @@ def main() -> int:
     if not results:
         return 1
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1, default=str))
+        raw = {
+            "argv": sys.argv[1:],
+            "runtime_s": runtime,
+            "load_before": args.load_before,
+            "load_after": args.load_after,
+            "results": results,
+        }
+        Path(args.json).write_text(json.dumps(raw, indent=1, default=str))
     section = render(results, args, runtime)
     notes = old_notes(Path(out_path)) if out_path != "-" else ""
     section = section.replace("NOTES_PLACEHOLDER", notes).replace("\n\n\n", "\n\n")

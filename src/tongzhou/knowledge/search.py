@@ -159,7 +159,9 @@ def _ranked_entries(
     found: list[Entry] = []
     batch, offset = max(limit * 3, 30), 0
     with connection.cursor() as cur:
-        while len(found) < limit:
+        for _round in range(BATCHES):  # like messages: a bounded read per request
+            if len(found) >= limit:
+                break
             # The fragments are constants of index.py; every value is a parameter.
             cur.execute(
                 sql, [*params, *groups, Entry.Status.REVIEWED, batch, offset]
