@@ -163,9 +163,8 @@ def _ranked_entries(
             if len(found) >= limit:
                 break
             # The fragments are constants of index.py; every value is a parameter.
-            cur.execute(
-                sql, [*params, *groups, Entry.Status.REVIEWED, batch, offset]
-            )  # nosemgrep: tongzhou-sql-string-formatting
+            args = [*params, *groups, Entry.Status.REVIEWED, batch, offset]
+            cur.execute(sql, args)  # nosemgrep: tongzhou-sql-string-formatting
             page = [row[0] for row in cur.fetchall()]
             rows = Entry.objects.in_bulk([i for i in page if i not in skip])
             # A title hit has every part in its title (and so in the entry).
