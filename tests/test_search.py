@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from django.test import Client
 
 from tongzhou.accounts.models import User
@@ -39,15 +38,6 @@ CORPUS: dict[str, Any] = json.loads(
 )
 QUERIES: list[dict[str, Any]] = CORPUS["queries"]
 URL = "/api/v1/search"
-ON_SQLITE = "sqlite" in django_settings.DATABASES["default"]["ENGINE"]
-
-
-def known_bug_here(case: dict[str, Any]) -> bool:
-    """The case shows a known bug on this database (some show on one database only)."""
-    if "known_bug" not in case:
-        return False
-    only = case.get("known_bug_db")
-    return only is None or (only == "sqlite") == ON_SQLITE
 
 
 @pytest.fixture(autouse=True)
@@ -217,31 +207,10 @@ def test_every_corpus_query_finds_exactly_the_expected_items_in_order() -> None:
     corpus = load()
     wrong = []
     for case in QUERIES:
-        if known_bug_here(case):
-            continue
         got, want = corpus.outcome(case), expected(case)
         if got != want:
             wrong.append(f"{describe(case)}\n    expected {want}\n    got      {got}")
     assert not wrong, f"{len(wrong)} queries differ:\n" + "\n".join(wrong)
-
-
-KNOWN_BUGS = [
-    pytest.param(
-        c,
-        marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=c["known_bug"]),
-        id=f"{c['query']} {c['filters']}",
-    )
-    for c in QUERIES
-    if known_bug_here(c)
-]
-
-
-@pytest.mark.django_db(transaction=False)
-@pytest.mark.parametrize("case", KNOWN_BUGS)
-def test_queries_the_search_does_not_answer_right_yet(case: dict[str, Any]) -> None:
-    """What the search promises but does not do yet (see each case's known_bug). Strict: a
-    fix turns these into failures, and the case then loses its known_bug mark."""
-    assert load().outcome(case) == expected(case)
 
 
 # --- who may search what --------------------------------------------------------------------

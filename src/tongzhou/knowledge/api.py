@@ -10,7 +10,7 @@ from tongzhou.accounts.models import User
 from tongzhou.groups.queries import access_group
 from tongzhou.knowledge import actions
 from tongzhou.knowledge.models import Comment
-from tongzhou.knowledge.queries import entries_of, entry_dict, glossary_of, history
+from tongzhou.knowledge.queries import entries_of, entry_dict, glossary_of, history, term_dict
 from tongzhou.knowledge.search import Filters, search
 
 router = Router(tags=["knowledge"])
@@ -205,19 +205,15 @@ def list_glossary(request: HttpRequest, gid: int) -> dict[str, Any]:
     return {"terms": glossary_of(membership.group_id)}
 
 
-def _term_dict(t: Any) -> dict[str, Any]:
-    return {"id": t.pk, "term": t.term, "also": t.spellings()[1:], "meaning": t.meaning}
-
-
 @router.post("/groups/{gid}/glossary", response={201: dict}, operation_id="add_term")
 def add_term(request: HttpRequest, gid: int, payload: TermIn) -> Status[dict[str, Any]]:
     """Leaders and moderators add one of the group's own words and its meaning."""
-    return Status(201, _term_dict(actions.do_add_term(_user(request), gid, **payload.dict())))
+    return Status(201, term_dict(actions.do_add_term(_user(request), gid, **payload.dict())))
 
 
 @router.patch("/groups/{gid}/glossary/{tid}", operation_id="edit_term")
 def edit_term(request: HttpRequest, gid: int, tid: int, payload: TermPatch) -> dict[str, Any]:
-    return _term_dict(actions.do_edit_term(_user(request), gid, tid, **payload.dict()))
+    return term_dict(actions.do_edit_term(_user(request), gid, tid, **payload.dict()))
 
 
 @router.delete("/groups/{gid}/glossary/{tid}", response={204: None}, operation_id="delete_term")

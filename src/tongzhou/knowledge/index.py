@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from tongzhou.chat.models import Message
 from tongzhou.knowledge.models import Entry, EntryTerms, MessageTerms
@@ -73,8 +73,9 @@ def index_messages(messages: Iterable[Message], batch: int = 2000) -> int:
 
 def _flush(rows: list[MessageTerms]) -> int:
     ids = [r.message_id for r in rows]
-    MessageTerms.objects.filter(message_id__in=ids).delete()
-    MessageTerms.objects.bulk_create(rows)
+    with transaction.atomic():
+        MessageTerms.objects.filter(message_id__in=ids).delete()
+        MessageTerms.objects.bulk_create(rows)
     n = len(rows)
     rows.clear()
     return n

@@ -192,13 +192,19 @@ def history(entry: Entry) -> list[dict[str, Any]]:
     return out[::-1]
 
 
+def sorted_terms(group_ids: list[int]) -> list[GlossaryTerm]:
+    """Glossary words by their folded spelling, not the database's collation, so that every
+    database lists (and searches) them in the same order."""
+    terms = GlossaryTerm.objects.filter(group_id__in=group_ids)
+    return sorted(terms, key=lambda t: (normalize(t.term), t.pk))
+
+
+def term_dict(t: GlossaryTerm) -> dict[str, Any]:
+    return {"id": t.pk, "term": t.term, "also": t.spellings()[1:], "meaning": t.meaning}
+
+
 def glossary_of(group_id: int) -> list[dict[str, Any]]:
-    terms = sorted(
-        GlossaryTerm.objects.filter(group_id=group_id), key=lambda t: (normalize(t.term), t.pk)
-    )
-    return [
-        {"id": t.pk, "term": t.term, "also": t.spellings()[1:], "meaning": t.meaning} for t in terms
-    ]
+    return [term_dict(t) for t in sorted_terms([group_id])]
 
 
 def glossary_config(group_id: int) -> dict[str, Any]:

@@ -21,8 +21,9 @@ from tongzhou.errors import UserError
 from tongzhou.groups.models import Membership
 from tongzhou.groups.queries import not_found
 from tongzhou.knowledge.index import entry_text, match_clause
-from tongzhou.knowledge.models import Entry, GlossaryTerm
-from tongzhou.knowledge.terms import Query, normalize, parse, snippet
+from tongzhou.knowledge.models import Entry
+from tongzhou.knowledge.queries import sorted_terms
+from tongzhou.knowledge.terms import Query, parse, snippet
 from tongzhou.notify.queries import permalink
 
 TYPES = ("entry", "term", "message")
@@ -48,9 +49,8 @@ class Filters:
     @property
     def message_only(self) -> bool:
         """Filters that only messages have: entries and glossary words are left out."""
-        return bool(
-            self.sender or self.since or self.until or self.questions or self.answered
-        ) or bool(self.attachments or self.before)
+        only_messages = (self.sender, self.since, self.until, self.before)
+        return any(only_messages) or self.questions or self.answered or self.attachments
 
 
 def readable_groups(user: User) -> dict[int, str]:
@@ -182,9 +182,7 @@ def _ranked_entries(
 
 def _terms(query: Query, groups: dict[int, str]) -> list[dict[str, Any]]:
     out = []
-    terms = GlossaryTerm.objects.filter(group_id__in=list(groups))
-    # Sorted here, not by the database's collation, so that every database agrees.
-    for t in sorted(terms, key=lambda t: (normalize(t.term), t.pk)):
+    for t in sorted_terms(list(groups)):
         text = "\n".join([*t.spellings(), t.meaning])
         if not query.matches(text):
             continue
