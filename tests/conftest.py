@@ -69,6 +69,10 @@ ROLES = [
 def build_world() -> World:
     leader = make_user("leader1", "Leader")
     group = group_actions.do_create_group(leader, "NPC group", "For NPC patients")
+    # Everyone here joins today: without this, any link from a member would wait for a
+    # moderator (safety/checks.py). The newcomer rule is tested on its own.
+    group.new_member_days = 0
+    group.save(update_fields=["new_member_days"])
     other_leader = make_user("otherlead", "Other leader")
     other = group_actions.do_create_group(other_leader, "Other group", "")
     users: dict[str, User | None] = {"anonymous": None, "leader": leader}
@@ -153,6 +157,16 @@ def fast_password_hashing(settings: Any) -> None:
     """Argon2 is deliberately slow; the suite builds hundreds of users. Production settings
     keep Argon2 (see test_settings.py)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def roomy_rate_limits(request: pytest.FixtureRequest, settings: Any) -> None:
+    """Bursts of sends and reports are what many tests do on purpose; the limits themselves
+    are tested where a test is marked `rate_limits`."""
+    if request.node.get_closest_marker("rate_limits") is None:
+        settings.RATE_LIMITS = {
+            name: (10**6, window) for name, (_n, window) in settings.RATE_LIMITS.items()
+        }
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

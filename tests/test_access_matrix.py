@@ -312,6 +312,68 @@ API_CASES: list[tuple[str, str, str, Any, dict[str, int]]] = [
         expect(MODS, 200),
     ),
     ("delete_term", "delete", "/api/v1/groups/{gid}/glossary/{termid}", None, expect(MODS, 204)),
+    # Safety: any member reports (not themselves); only moderators see the queue and the
+    # audit log and act; claims are read by every member and kept by moderators.
+    (
+        "report",
+        "post",
+        "/api/v1/groups/{gid}/reports",
+        {"message": "{mid}", "reason": "spam"},
+        {**expect(MEMBERS, 201), "member": 403},
+    ),
+    ("moderation_queue", "get", "/api/v1/groups/{gid}/moderation", None, expect(MODS, 200)),
+    (
+        "decide_report",
+        "post",
+        "/api/v1/groups/{gid}/reports/{rid}/decision",
+        {"action": "dismiss"},
+        expect(MODS, 200),
+    ),
+    (
+        "hide_message",
+        "post",
+        "/api/v1/groups/{gid}/messages/{mid}/hide",
+        {"reason": "selling"},
+        expect(MODS, 200),
+    ),
+    (
+        "moderate_member",
+        "post",
+        "/api/v1/groups/{gid}/members/{uid}/moderation",
+        {"action": "warn", "reason": "be kind"},
+        expect(MODS, 200),
+    ),
+    ("audit_log", "get", "/api/v1/groups/{gid}/audit", None, expect(MODS, 200)),
+    ("see_warnings", "post", "/api/v1/groups/{gid}/warnings/seen", None, expect(MEMBERS, 200)),
+    (
+        "request_badge",
+        "post",
+        "/api/v1/groups/{gid}/badge-request",
+        {"profession": "nurse"},
+        expect(MEMBERS, 200),
+    ),
+    ("list_claims", "get", "/api/v1/groups/{gid}/claims", None, expect(MEMBERS, 200)),
+    (
+        "add_claim",
+        "post",
+        "/api/v1/groups/{gid}/claims",
+        {
+            "title": "Bitter melon cures cancer",
+            "patterns": "苦瓜 + 癌",
+            "correction": "It does not.",
+        },
+        expect(MODS, 201),
+    ),
+    (
+        "edit_claim",
+        "patch",
+        "/api/v1/groups/{gid}/claims/{clid}",
+        {"active": False},
+        expect(MODS, 200),
+    ),
+    ("delete_claim", "delete", "/api/v1/groups/{gid}/claims/{clid}", None, expect(MODS, 204)),
+    # Crisis lines are for anyone, signed in or not.
+    ("crisis_resources", "get", "/api/v1/crisis-resources", None, {r: 200 for r in ROLES}),
     # Notifications and email settings are each person's own: nobody reaches another's.
     ("list_notifications", "get", "/api/v1/notifications", None, everyone(200)),
     ("mark_notifications_read", "post", "/api/v1/notifications/read", {"ids": None}, everyone(200)),
@@ -452,10 +514,23 @@ def fill(path: str, world: World) -> str:
         else 0
     )
     lid = link_preview_with_picture(world) if "{lid}" in path else 0
+    rid = clid = 0
+    if "{rid}" in path:
+        from tongzhou.safety.models import Report
+
+        rid = Report.objects.create(
+            group=group, message_id=mid or None, member=member, reporter=leader, reason="other"
+        ).pk
+    if "{clid}" in path:
+        from tongzhou.safety.models import Claim
+
+        clid = Claim.objects.filter(group=group).first().pk  # type: ignore[union-attr]
     askid = asked_and_answered(world) if "{askid}" in path else 0
     return path.format(
         **knowledge_objects(world, path),
         askid=askid,
+        rid=rid,
+        clid=clid,
         mid=mid,
         lid=lid,
         vid=vid,
@@ -501,7 +576,9 @@ def test_api_access(
     if body == UPLOAD:
         kwargs = {"data": {"kind": "image", "file": io.BytesIO(samples.png_with_alpha())}}
     elif body is not None:
-        kwargs["data"] = body
+        kwargs["data"] = {
+            k: fill(v, world) if isinstance(v, str) and "{" in v else v for k, v in body.items()
+        }
     r = getattr(client, method)(url, **kwargs)
     assert r.status_code == expected[role], (role, url, r.content[:300])
     if r.status_code >= 400:
@@ -571,6 +648,9 @@ PAGE_CASES: list[tuple[str, str, dict[str, int]]] = [
     ("entry_history", "/groups/{gid}/knowledge/{eid}/history/", expect(MEMBERS, 200)),
     ("guide", "/groups/{gid}/knowledge/guide/", expect(MEMBERS, 200)),
     ("glossary", "/groups/{gid}/glossary/", expect(MEMBERS, 200)),
+    ("moderation", "/groups/{gid}/moderation/", expect(MODS, 200)),
+    ("audit", "/groups/{gid}/audit/", expect(MODS, 200)),
+    ("claims", "/groups/{gid}/claims/", expect(MEMBERS, 200)),
     ("search", "/search/?q=radiotherapy", everyone(200)),
     ("invite", "/groups/invite/{token}/", everyone(200)),
     ("notifications", "/notifications/", everyone(200)),
@@ -639,6 +719,24 @@ PAGE_POSTS: list[tuple[str, str, dict[str, str], dict[str, int]]] = [
         "/groups/{gid}/knowledge/guide/",
         {"action": "add", "entry": "{eid}"},
         expect({"leader"}, 302),
+    ),
+    (
+        "warn_member",
+        "/groups/{gid}/members/",
+        {"user": "{uid}", "action": "warn", "reason": "be kind"},
+        expect(MODS, 302),
+    ),
+    (
+        "dismiss_report",
+        "/groups/{gid}/moderation/",
+        {"report": "{rid}", "action": "dismiss"},
+        expect(MODS, 302),
+    ),
+    (
+        "add_claim",
+        "/groups/{gid}/claims/",
+        {"action": "add", "title": "x", "patterns": "苦瓜 + 癌", "correction": "no"},
+        expect(MODS, 302),
     ),
     ("accept_invite", "/groups/invite/{token}/", {}, {**everyone(302), "removed": 403}),
 ]

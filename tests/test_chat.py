@@ -25,7 +25,7 @@ def test_send_answers_with_everything_the_server_decided(world: World) -> None:
     m = r.json()
     assert m["text"] == "放疗第三周口腔溃疡怎么办？"
     assert m["kind"] == "question" and m["status"] == "visible" and m["notices"] == []
-    assert m["sender"] == {"id": world.users["member"].pk, "display_name": "Member"}  # type: ignore[union-attr]
+    assert m["sender"] == {"id": world.users["member"].pk, "display_name": "Member", "badge": None}  # type: ignore[union-attr]
     assert m["group"] == world.group.pk and m["created_at"]
 
 

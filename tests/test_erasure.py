@@ -102,7 +102,11 @@ def test_delete_keeping_messages_signs_them_former_member(world: World) -> None:
     assert not Client().login(username="member1", password=PASSWORD)
     seen = world.client("leader").get(f"/api/v1/groups/{world.group.pk}/messages").json()
     kept = [m for m in seen["messages"] if m["text"] == "经验分享：多喝水"]
-    assert kept and kept[0]["sender"] == {"id": None, "display_name": "Former member"}
+    assert kept and kept[0]["sender"] == {
+        "id": None,
+        "display_name": "Former member",
+        "badge": None,
+    }
     zh = world.client("leader").get(
         f"/api/v1/groups/{world.group.pk}/messages", HTTP_ACCEPT_LANGUAGE="zh-hans"
     )

@@ -19,6 +19,7 @@ from tongzhou.chat.models import Message, Reaction, VoicePlay
 from tongzhou.groups.models import Application, Invite, JoinQuestion, Membership
 from tongzhou.knowledge.models import Comment, Entry, GlossaryTerm
 from tongzhou.questions.models import Question
+from tongzhou.safety.models import AuditEntry, Claim, Report
 
 from .conftest import World
 from .test_access_matrix import (
@@ -33,8 +34,10 @@ OBJECT_CASES = [
     c
     for c in API_CASES
     if any(
-        p in c[2]
+        p in c[2] + str(c[3])
         for p in (
+            "{rid}",
+            "{clid}",
             "{aid}",
             "{uid}",
             "{qid}",
@@ -74,6 +77,10 @@ def snapshot(world: World) -> Any:
         ),
         sorted(Comment.objects.filter(entry__group=g).values_list("id", "text", "resolved_at")),
         sorted(GlossaryTerm.objects.filter(group=g).values_list("id", "term", "meaning")),
+        sorted(Report.objects.values_list("id", "status", "group_id")),
+        sorted(Claim.objects.filter(group=g).values_list("id", "title", "active")),
+        AuditEntry.objects.filter(group=g).count(),
+        sorted(Membership.objects.filter(group=g).values_list("user_id", "muted_until")),
     )
 
 
@@ -100,6 +107,12 @@ def test_the_sweep_covers_every_endpoint_with_an_object_id() -> None:
         "resolve_comment",
         "edit_term",
         "delete_term",
+        "report",
+        "decide_report",
+        "hide_message",
+        "moderate_member",
+        "edit_claim",
+        "delete_claim",
     }
 
 
@@ -135,13 +148,18 @@ def test_another_groups_leader_cannot_reach_our_objects_through_their_group(
             client_id="ours",
             text="ours",  # type: ignore[arg-type]
         )[0]["id"]
-        if "{mid}" in path
+        if "{mid}" in path or "{mid}" in str(body)
         else 0,
+        rid=Report.objects.create(group=g, member=world.users["member"], reason="other").pk,
+        clid=Claim.objects.filter(group=g).first().pk,  # type: ignore[union-attr]
     )
     before = snapshot(world)
     kwargs: dict[str, Any] = {"content_type": "application/json"}
     if body is not None:
-        kwargs["data"] = body
+        ours = (
+            Message.objects.filter(group=g, client_id="ours").values_list("id", flat=True).first()
+        )
+        kwargs["data"] = {k: (str(ours) if v == "{mid}" else v) for k, v in body.items()}
     r = getattr(rival, method)(url, **kwargs)
     assert r.status_code == 404, (url, r.content[:200])
     assert snapshot(world) == before

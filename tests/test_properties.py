@@ -77,7 +77,7 @@ def test_any_text_is_stored_and_read_back_exactly(world: World, text: str) -> No
             text=text,
         )
     except UserError as e:
-        assert e.status == 400 and e.message
+        assert e.status in (400, 422) and e.message  # 422: looks like personal data, asked first
         return
     assert Message.objects.get(pk=sent["id"]).text == sent["text"]
     assert sent["text"] == clean(text)  # control characters (NUL above all) are dropped

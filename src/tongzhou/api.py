@@ -140,6 +140,7 @@ def _mount() -> None:
     from tongzhou.knowledge.api import router as knowledge_router
     from tongzhou.notify.api import router as notify_router
     from tongzhou.questions.api import router as questions_router
+    from tongzhou.safety.api import router as safety_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", groups_router)
@@ -147,6 +148,7 @@ def _mount() -> None:
     api.add_router("/", notify_router)
     api.add_router("/", questions_router)
     api.add_router("/", knowledge_router)
+    api.add_router("/", safety_router)
 
 
 _mount()

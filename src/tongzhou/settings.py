@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "tongzhou.notify",
     "tongzhou.questions",
     "tongzhou.knowledge",
+    "tongzhou.safety",
 ]
 
 MIDDLEWARE = [
@@ -258,4 +259,16 @@ LOGGING = {
         "django_tasks_db": {"level": "WARNING"},
         "django_tasks": {"level": "WARNING"},
     },
+}
+
+# Safety (safety/): crisis lines shown to a member in crisis, by their region; the operator
+# may replace the shipped list (see docs/deploy.md).
+CRISIS_RESOURCES = os.environ.get("TONGZHOU_CRISIS_RESOURCES", "")
+CRISIS_DEFAULT_REGION = os.environ.get("TONGZHOU_CRISIS_REGION", "cn")
+# Rate limits: (how many, within seconds). Past them the person is asked to wait.
+RATE_LIMITS = {
+    "send_minute": (20, 60),
+    "send_hour": (300, 3600),
+    "application_day": (5, 86400),
+    "report_hour": (20, 3600),
 }

@@ -4,6 +4,7 @@ from tongzhou import views
 from tongzhou.api import api
 from tongzhou.chat import views as chat_views
 from tongzhou.knowledge import views as knowledge_views
+from tongzhou.safety import views as safety_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,6 +12,7 @@ urlpatterns = [
     path("groups/", include("tongzhou.groups.urls")),
     path("search/", knowledge_views.search_page, name="search"),
     path("notifications/", include("tongzhou.notify.urls")),
+    path("help/crisis/", safety_views.crisis_resources, name="crisis_resources"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     # Media is served by Django, never by the web server directly: every fetch is checked.

@@ -30,15 +30,30 @@ from tongzhou.text import clean
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,30}$")
 
 
+def check_display_name(value: str | None) -> str:
+    """1 to 40 characters, and no contact details or advertising (a salesman's first move)."""
+    from tongzhou.safety.spam import spam_signals
+
+    name = clean(value or "")
+    if not name or len(name) > 40:
+        raise UserError("invalid_display_name", _("Choose a display name of 1 to 40 characters."))
+    if any(s.startswith(("contact", "link")) or s == "private" for s in spam_signals(name)):
+        raise UserError(
+            "invalid_display_name",
+            _(
+                "A display name cannot hold contact details, links or invitations to talk privately."
+            ),
+        )
+    return name
+
+
 def check_register(username: str, password: str, display_name: str) -> None:
     if not USERNAME_RE.match(username or ""):
         raise UserError(
             "invalid_username",
             _("A username has 3 to 30 letters, digits, dots, dashes or underscores."),
         )
-    name = clean(display_name or "")
-    if not name or len(name) > 40:
-        raise UserError("invalid_display_name", _("Choose a display name of 1 to 40 characters."))
+    check_display_name(display_name)
     if User.objects.filter(username__iexact=username).exists():
         raise UserError("username_taken", _("That username is taken. Please choose another."))
     try:
@@ -112,7 +127,7 @@ def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
     data = dict(data)
     consent_given = data.pop("health_consent", None)
     allowed = set(HEALTH_FIELDS) | {f"{f}_visibility" for f in HEALTH_FIELDS} | {"role"}
-    allowed |= {"display_name", "credit_in_knowledge"}
+    allowed |= {"display_name", "credit_in_knowledge", "region"}
     unknown = set(data) - allowed
     if unknown:
         raise UserError(
@@ -130,14 +145,14 @@ def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
         if value is not None and (isinstance(value, bool) or not isinstance(value, ok_types)):
             raise UserError("invalid_input", _("Profile answers are text."))
         if key == "display_name":
-            name = clean(value or "")
-            if not name or len(name) > 40:
-                raise UserError(
-                    "invalid_display_name", _("Choose a display name of 1 to 40 characters.")
-                )
-            user.display_name = name
+            user.display_name = check_display_name(value)
             user.save(update_fields=["display_name"])
             continue
+        if key == "region":
+            from tongzhou.safety.resources import regions
+
+            if value not in ("", *regions()):
+                raise UserError("invalid_region", _("Choose where you live from the list."))
         if key == "role" and value not in Role.values:
             raise UserError("invalid_role", _("Choose a role from the list."))
         if key == "phase" and value not in [*Phase.values, ""]:

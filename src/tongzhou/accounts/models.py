@@ -16,6 +16,8 @@ class User(AbstractUser):
     """A person. `display_name` is the pseudonym others see; real names are never asked."""
 
     display_name = models.CharField(_("display name"), max_length=40)
+    # Banned from the whole server (a spammer): signed out everywhere and refused sign-in.
+    banned_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.display_name or self.username
@@ -72,6 +74,8 @@ class Profile(models.Model):
     )
     # Whether knowledge entries made from your messages name you, or say "a member".
     credit_in_knowledge = models.BooleanField(_("name me in knowledge entries"), default=True)
+    # Whose crisis lines to show this member (safety/resources.py); blank: the server's default.
+    region = models.CharField(_("where you live"), max_length=8, blank=True)
 
     def __str__(self) -> str:
         return f"profile of user {self.user_id}"

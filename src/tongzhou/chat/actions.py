@@ -6,6 +6,8 @@ import logging
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from tongzhou.accounts.models import User
@@ -22,6 +24,8 @@ from tongzhou.knowledge.index import index_message
 from tongzhou.notify.actions import mark_read_upto, notify_message
 from tongzhou.questions.actions import on_send as track_question
 from tongzhou.realtime import send_event_on_commit
+from tongzhou.safety.checks import check_message, check_personal_data, record
+from tongzhou.safety.limits import check_rate
 from tongzhou.text import clean
 
 log = logging.getLogger(__name__)
@@ -84,17 +88,21 @@ def do_send_message(
     kind: str = Message.Kind.TEXT,
     reply_to: int | None = None,
     attachment: int | None = None,
+    confirm_personal_data: bool = False,
 ) -> tuple[MessageDict, bool]:
-    """Write the message (with an uploaded picture or recording, if any) and publish it after
-    commit. Returns (message, created)."""
+    """Write the message (with an uploaded picture or recording, if any) after the safety
+    checks, and publish it after commit unless it is held for a moderator. Returns
+    (message, created)."""
     membership = access_group(user, group_id)
     usable = isinstance(client_id, str) and clean(client_id) == client_id  # no NUL to the DB
     previous = _existing(user, client_id, group_id) if usable else None
     if previous is not None:
         return message_dict(previous), False
+    check_may_send(membership)
     text = check_send_message(
         membership, client_id, text, kind, reply_to, has_attachment=attachment is not None
     )
+    check_personal_data(text, confirm_personal_data)
     try:
         with transaction.atomic():
             # Serialise sends per group so ids commit in order and prev_id is exact.
@@ -105,6 +113,7 @@ def do_send_message(
                 else None
             )
             prev_id = last_message_id(group_id)
+            verdict = check_message(membership, membership.group, text, upload)
             message = Message.objects.create(
                 group_id=group_id,
                 sender=user,
@@ -112,18 +121,19 @@ def do_send_message(
                 text=text,
                 kind=kind,
                 reply_to_id=reply_to,
+                status=Message.Status.HELD if verdict.hold else Message.Status.VISIBLE,
             )
             if upload is not None:
                 upload.message = message
                 upload.save(update_fields=["message"])
-            notify_message(message, save_mentions(message, find_mentions(group_id, text)))
-            start_preview(message)
-            track_question(message)
-            index_message(message)
+            if not verdict.hold:
+                on_visible(message)
+            record(message, verdict)
             data = message_dict(message)
-            send_event_on_commit(
-                group_id, {"type": "message.new", "message": data, "prev_id": prev_id}
-            )
+            if not verdict.hold:  # a held message reaches the group when approved
+                send_event_on_commit(
+                    group_id, {"type": "message.new", "message": data, "prev_id": prev_id}
+                )
     except IntegrityError:  # the same client_id raced in; answer with the stored message
         previous = _existing(user, client_id, group_id)
         if previous is None:
@@ -131,6 +141,30 @@ def do_send_message(
         return message_dict(previous), False
     log.debug("message %s sent to group %s by user %s", message.pk, group_id, user.pk)
     return data, True
+
+
+def on_visible(message: Message) -> None:
+    """What follows a message reaching the group: mentions and replies told, link preview,
+    question tracking, search index. At send, or when a moderator approves a held one."""
+    notify_message(message, save_mentions(message, find_mentions(message.group_id, message.text)))
+    start_preview(message)
+    track_question(message)
+    index_message(message)
+
+
+def check_may_send(membership: Membership) -> None:
+    """A muted member waits; everyone is held to the sending rate."""
+    until = membership.muted_until
+    if until is not None and until > timezone.now():
+        raise UserError(
+            "muted",
+            _("A moderator has paused your sending in this group until %(time)s.")
+            % {"time": date_format(timezone.localtime(until), "DATETIME_FORMAT")},
+            403,
+        )
+    sent = Message.objects.filter(sender_id=membership.user_id)
+    check_rate("send_minute", sent)
+    check_rate("send_hour", sent)
 
 
 def do_mark_read(membership: Membership, last_read_id: int) -> int:

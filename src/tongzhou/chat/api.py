@@ -20,7 +20,7 @@ from tongzhou.chat.changes import (
     pinned_messages,
 )
 from tongzhou.chat.queries import first_message_at, last_visible_id, list_messages
-from tongzhou.chat.serialize import attachment_dict, message_dict, with_related
+from tongzhou.chat.serialize import MessageDict, attachment_dict, message_dict, with_related
 from tongzhou.errors import UserError
 from tongzhou.groups.queries import access_group
 
@@ -33,6 +33,8 @@ class MessageIn(Schema):
     kind: str = "text"
     reply_to: int | None = None
     attachment: int | None = None
+    # Send even though it seems to hold personal data (the sender was asked and said yes).
+    confirm_personal_data: bool = False
 
 
 class EditIn(Schema):
@@ -63,8 +65,9 @@ def send_message(request: HttpRequest, gid: int, payload: MessageIn) -> Status[d
         kind=payload.kind,
         reply_to=payload.reply_to,
         attachment=payload.attachment,
+        confirm_personal_data=payload.confirm_personal_data,
     )
-    answer: dict[str, Any] = {**message, "notices": []}
+    answer: dict[str, Any] = {**message, "notices": notices_for(message, user)}
     if message["kind"] == "question" and message["text"]:
         from tongzhou.questions.queries import similar_questions
 
@@ -72,6 +75,14 @@ def send_message(request: HttpRequest, gid: int, payload: MessageIn) -> Status[d
         if found:
             answer["notices"].append({"type": "asked_before", "similar": found})
     return Status(201 if created else 200, answer)
+
+
+def notices_for(message: MessageDict, user: User) -> list[dict[str, Any]]:
+    """What only the sender is told (held, crisis lines, worth checking); the same on a retry."""
+    from tongzhou.chat.models import Message
+    from tongzhou.safety.queries import sender_notices
+
+    return sender_notices(Message.objects.get(pk=message["id"]), user)
 
 
 @router.get("/groups/{gid}/messages", operation_id="list_messages")

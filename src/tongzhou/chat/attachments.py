@@ -73,6 +73,7 @@ def do_upload(user: User, group_id: int, kind: str, data: bytes) -> Attachment:
             duration_ms=processed.duration_ms,
             thumb=names[1] if len(names) > 1 else "",
             thumb_mime=processed.thumb_mime or "",
+            has_qr=processed.has_qr,
         )
     except Exception:
         for name in names:

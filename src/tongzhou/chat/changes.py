@@ -32,12 +32,13 @@ CHANGES_PAGE = 200
 PINS_MAX = 10
 
 
-def _locked_message(membership: Membership, message_id: int) -> Message:
+def _locked_message(membership: Membership, message_id: int, include_held: bool = False) -> Message:
     # The group row first, as sends do: changes and sends are ordered the same way.
     Group.objects.select_for_update().only("pk").get(pk=membership.group_id)
-    message = Message.objects.filter(
-        pk=message_id, group_id=membership.group_id, status=Message.Status.VISIBLE
-    ).first()
+    shown = Message.objects.filter(pk=message_id, group_id=membership.group_id)
+    if not include_held:
+        shown = shown.filter(status=Message.Status.VISIBLE)
+    message = shown.first()
     if message is None:
         raise not_found()
     return message
@@ -97,16 +98,22 @@ def do_edit_message(user: User, group_id: int, message_id: int, text: str) -> Me
         return publish_change(message, ["text", "edited_at"])
 
 
-def do_delete_message(user: User, group_id: int, message_id: int) -> MessageDict:
-    """The sender deletes their own message; a leader or moderator removes anyone's. Others
-    then see only that it was deleted, and by whom (the sender, or a moderator)."""
+def do_delete_message(
+    user: User, group_id: int, message_id: int, include_held: bool = False
+) -> MessageDict:
+    """The sender deletes their own message; a leader or moderator removes anyone's (and is
+    in the audit log). Others then see only that it was deleted, and by whom."""
     membership = access_group(user, group_id)
     with transaction.atomic():
-        message = _locked_message(membership, message_id)
+        message = _locked_message(membership, message_id, include_held)
         if message.sender_id == user.pk:
             by = DeletedBy.SENDER
         elif membership.can_moderate:
             by = DeletedBy.MODERATOR
+            if not include_held:  # the safety actions write their own entry, with the reason
+                from tongzhou.safety.audit import audit
+
+                audit(group_id, user, "hide", member_id=message.sender_id, message_id=message.pk)
         else:
             raise UserError("not_allowed", _("You can only delete your own messages."), 403)
         _not_deleted(message)
@@ -163,6 +170,15 @@ def do_pin(user: User, group_id: int, message_id: int, on: bool) -> MessageDict:
             )
         message.pinned_at = timezone.now() if on else None
         message.pinned_by = user if on else None
+        from tongzhou.safety.audit import audit
+
+        audit(
+            group_id,
+            user,
+            "pin" if on else "unpin",
+            member_id=message.sender_id,
+            message_id=message.pk,
+        )
         return publish_change(message, ["pinned_at", "pinned_by"])
 
 

@@ -252,10 +252,19 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
                 kind=content.get("kind") or "text",
                 reply_to=reply_to,
                 attachment=content.get("attachment"),  # an id from the upload call
+                confirm_personal_data=content.get("confirm_personal_data") is True,
             )
+            from tongzhou.chat.api import notices_for
+
+            notices = await database_sync_to_async(notices_for)(message, self.scope["user"])
         except UserError as e:
             await self.send_error(content.get("client_id"), e.code, str(e.message))
             return
         await self.send_json(
-            {"type": "ack", "client_id": content.get("client_id"), "message": message}
+            {
+                "type": "ack",
+                "client_id": content.get("client_id"),
+                "message": message,
+                "notices": notices,
+            }
         )

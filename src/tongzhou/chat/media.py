@@ -45,6 +45,7 @@ class Processed:
     duration_ms: int | None = None
     thumb: bytes | None = None
     thumb_mime: str | None = None
+    has_qr: bool = False  # a QR code could be read in the picture (a salesman's sign)
 
 
 def _not_image() -> UserError:
@@ -96,6 +97,22 @@ def _animated_gif(img: Image.Image, longest: int) -> bytes:
     return out.getvalue()
 
 
+def _has_qr(img: Image.Image) -> bool:
+    """Whether a QR code can be read in the picture (zxing-cpp), at a size phones send."""
+    import zxingcpp
+
+    probe = img.convert("L")
+    probe.thumbnail((1280, 1280))
+    try:
+        return any(
+            r.format == zxingcpp.BarcodeFormat.QRCode
+            for r in zxingcpp.read_barcodes(probe)
+        )
+    except Exception:  # a reader failure must never lose the picture
+        log.warning("QR check failed", exc_info=True)
+        return False
+
+
 def process_image(data: bytes) -> Processed:
     check_size(len(data), settings.IMAGE_MAX_BYTES)
     longest = settings.IMAGE_MAX_SIDE
@@ -128,6 +145,7 @@ def process_image(data: bytes) -> Processed:
                 (settings.THUMB_SIDE, settings.THUMB_SIDE), Image.Resampling.LANCZOS
             )
             thumb, thumb_mime, _ext = _encode(thumb_img, icc=icc, quality=80)
+            has_qr = _has_qr(still)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise UserError(
             "image_too_many_pixels",
@@ -148,6 +166,7 @@ def process_image(data: bytes) -> Processed:
         height=still.height,
         thumb=thumb,
         thumb_mime=thumb_mime,
+        has_qr=has_qr,
     )
 
 

@@ -58,6 +58,8 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["group", "id"], name="message_group_id"),
             models.Index(fields=["group", "change_seq"], name="message_group_change"),
+            # Rate limits and the same-text-in-several-groups check read a sender's recent sends.
+            models.Index(fields=["sender", "created_at"], name="message_sender_time"),
         ]
 
     def __str__(self) -> str:
@@ -89,6 +91,7 @@ class Attachment(models.Model):
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     thumb = models.CharField(max_length=40, blank=True)
     thumb_mime = models.CharField(max_length=40, blank=True)
+    has_qr = models.BooleanField(default=False)  # a QR code was read in the picture
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

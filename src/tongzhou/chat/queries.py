@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Max
+from django.db.models import Max, Q
 
 from tongzhou.chat.models import Message, VoicePlay
 from tongzhou.chat.serialize import MessageDict, message_dict, with_related
@@ -27,12 +27,21 @@ def list_messages(
     """A page of the group's visible messages, always in id order; with a viewer, their own
     state (a voice message played or not) is filled in. `around` centres the page on a
     message (a permalink, a jump to a date)."""
+    from tongzhou.safety.queries import badges_of
+
     limit = max(1, min(limit, PAGE_MAX))
+    badges = badges_of(group_id)
     qs = visible_messages(group_id)
+    if viewer_id is not None:  # a sender sees their own messages waiting for a moderator
+        qs = with_related(
+            Message.objects.filter(group_id=group_id).filter(
+                Q(status=Message.Status.VISIBLE) | Q(sender_id=viewer_id)
+            )
+        )
     if around is not None:
         older = list(qs.filter(id__lt=around).order_by("-id")[: limit // 2])[::-1]
         rows = older + list(qs.filter(id__gte=around).order_by("id")[: limit - len(older)])
-        page = [message_dict(m) for m in rows]
+        page = [message_dict(m, badges) for m in rows]
         if viewer_id is not None:
             mark_played(page, viewer_id)
         return page
@@ -44,7 +53,7 @@ def list_messages(
         rows = list(qs.order_by("id")[:limit])
     else:  # newest page, or the page just older than `before`
         rows = list(qs.order_by("-id")[:limit])[::-1]
-    page = [message_dict(m) for m in rows]
+    page = [message_dict(m, badges) for m in rows]
     if viewer_id is not None:
         mark_played(page, viewer_id)
     return page

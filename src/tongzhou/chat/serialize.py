@@ -12,6 +12,7 @@ from tongzhou.chat.render import plain_text, to_html
 class SenderDict(TypedDict):
     id: int | None  # None: a former member
     display_name: str
+    badge: str | None  # "Doctor", "Nurse"…: a professional the leader verified
 
 
 class ReplyPreview(TypedDict):
@@ -68,6 +69,7 @@ class MessageDict(TypedDict):
     pinned: bool
     question: QuestionDict | None
     helped: bool
+    notes: list[dict[str, Any]]  # "worth checking" notes: a claim the group has corrected
 
 
 class QuestionDict(TypedDict):
@@ -112,7 +114,10 @@ def attachment_of(m: Message) -> Attachment | None:
         return None
 
 
-def message_dict(m: Message) -> MessageDict:
+def message_dict(m: Message, badges: dict[int, str] | None = None) -> MessageDict:
+    """`badges`: the group's verified professionals, when a page of messages is being made."""
+    from tongzhou.safety.queries import badge_of, notes_of
+
     attachment = attachment_of(m)
     preview: ReplyPreview | None = None
     helped = False
@@ -129,7 +134,11 @@ def message_dict(m: Message) -> MessageDict:
     return {
         "id": m.pk,
         "group": m.group_id,
-        "sender": {"id": m.sender_id, "display_name": sender_name(m)},
+        "sender": {
+            "id": m.sender_id,
+            "display_name": sender_name(m),
+            "badge": badge_of(m, badges),
+        },
         "text": m.text,
         "html": to_html(m.text, mention_names(m)),
         "kind": m.kind,
@@ -146,6 +155,7 @@ def message_dict(m: Message) -> MessageDict:
         "pinned": m.pinned_at is not None,
         "question": question_of(m),
         "helped": helped,  # the reply the asker marked as the one that helped
+        "notes": notes_of(m),
     }
 
 
@@ -192,6 +202,8 @@ def reactions_of(m: Message) -> list[ReactionDict]:
 
 
 def with_related(qs: Any) -> Any:
+    from tongzhou.safety.queries import claim_reports
+
     return qs.select_related(
         "sender",
         "reply_to__sender",
@@ -200,4 +212,4 @@ def with_related(qs: Any) -> Any:
         "link_preview",
         "question",
         "reply_to__question",
-    ).prefetch_related("reactions", "mentions")
+    ).prefetch_related("reactions", "mentions", claim_reports())

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
@@ -37,6 +38,8 @@ class GroupPatch(Schema):
     question_t2_minutes: int | None = None  # and this long: ask moderators, professionals
     question_helpers: int | None = None  # how many helpers to ask
     review_after_months: int | None = None  # knowledge entries are flagged for review after
+    spam_action: str | None = None  # "hold" a message that looks like selling, or "flag" it
+    new_member_days: int | None = None  # contact details from members newer than this: spam
     announcement: str | None = None  # "" takes it down
 
 
@@ -98,6 +101,10 @@ def group_dict(group: Group, user: User) -> dict[str, Any]:
             "helpers": group.question_helpers,
         }
         data["review_after_months"] = group.review_after_months
+        data["safety"] = {
+            "spam_action": group.spam_action,
+            "new_member_days": group.new_member_days,
+        }
     return data
 
 
@@ -113,6 +120,7 @@ def application_dict(app: Application) -> dict[str, Any]:
         "note": app.note,
         "answers": app.answers,
         "reason": app.reason,
+        "flags": app.flags,  # what the salesman checks found (safety/spam.py codes)
         "created_at": app.created_at.isoformat(),
     }
 
@@ -132,6 +140,15 @@ def member_dict(m: Membership, viewer: Membership) -> dict[str, Any]:
         "joined_at": m.joined_at.isoformat(),
         "profile_role": profile.role if profile else None,
         "verified_professional": m.verified_professional_at is not None,
+        "profession": m.profession or None,
+        "profession_label": str(m.get_profession_display()) if m.profession else "",
+        "badge_requested": m.professional_requested_at is not None
+        and m.verified_professional_at is None,
+        "muted_until": (
+            m.muted_until.isoformat()
+            if m.muted_until and m.muted_until > timezone.now() and viewer.can_moderate
+            else None
+        ),
         "profile": shown,
     }
 

@@ -12,6 +12,14 @@ from tongzhou.accounts.models import Role
 from tongzhou.crypto import EncryptedJSONField, EncryptedTextField
 
 
+class Profession(models.TextChoices):
+    DOCTOR = "doctor", _("Doctor")
+    NURSE = "nurse", _("Nurse")
+    DIETITIAN = "dietitian", _("Dietitian")
+    PSYCHOLOGIST = "psychologist", _("Psychologist")
+    SOCIAL_WORKER = "social_worker", _("Social worker")
+
+
 class Group(models.Model):
     name = models.CharField(_("name"), max_length=80)
     description = models.TextField(_("description"), max_length=2000, blank=True)
@@ -42,6 +50,20 @@ class Group(models.Model):
     review_after_months = models.PositiveSmallIntegerField(
         _("review knowledge again after (months)"), default=12
     )
+
+    class SpamAction(models.TextChoices):
+        HOLD = "hold", _("Hold the message until a moderator approves it")
+        FLAG = "flag", _("Show the message and tell the moderators")
+
+    # What the salesman checks do with a finding (safety/checks.py).
+    spam_action = models.CharField(
+        _("when a message looks like selling"),
+        max_length=10,
+        choices=SpamAction.choices,
+        default=SpamAction.HOLD,
+    )
+    # Contact details from a member newer than this are a salesman's sign.
+    new_member_days = models.PositiveSmallIntegerField(_("new member for (days)"), default=3)
 
     class Meta:
         ordering = ["name"]
@@ -77,6 +99,11 @@ class Membership(models.Model):
     # Set by the leader after checking credentials off-platform; such members are asked to
     # help with questions left unanswered (questions/routing.py).
     verified_professional_at = models.DateTimeField(null=True, blank=True)
+    # What the member said they are when asking for the badge (Profession).
+    profession = models.CharField(max_length=20, choices=Profession.choices, blank=True)
+    professional_requested_at = models.DateTimeField(null=True, blank=True)
+    # A moderator's mute: no sending until then.
+    muted_until = models.DateTimeField(null=True, blank=True)
     # Highest message id this member has seen; drives the unread marker.
     last_read_id = models.BigIntegerField(default=0)
 
@@ -140,6 +167,8 @@ class Application(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     reason = models.TextField(max_length=1000, blank=True)
+    # What the salesman checks found in the application (safety/spam.py), for the reviewer.
+    flags = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

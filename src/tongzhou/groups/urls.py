@@ -3,6 +3,7 @@ from django.urls import path
 from tongzhou.groups import views
 from tongzhou.knowledge import views as knowledge
 from tongzhou.questions import views as questions
+from tongzhou.safety import views as safety
 
 app_name = "groups"
 urlpatterns = [
@@ -22,5 +23,8 @@ urlpatterns = [
     path("<int:gid>/knowledge/<int:eid>/edit/", knowledge.edit_entry, name="entry_edit"),
     path("<int:gid>/knowledge/<int:eid>/history/", knowledge.entry_history, name="entry_history"),
     path("<int:gid>/glossary/", knowledge.glossary, name="glossary"),
+    path("<int:gid>/moderation/", safety.moderation, name="moderation"),
+    path("<int:gid>/audit/", safety.audit, name="audit"),
+    path("<int:gid>/claims/", safety.claims, name="claims"),
     path("invite/<str:token>/", views.invite, name="invite"),
 ]

@@ -21,7 +21,7 @@ from tongzhou.chat.queries import unread_count
 from tongzhou.errors import UserError, parse_id
 from tongzhou.groups import actions
 from tongzhou.groups.api import member_dict
-from tongzhou.groups.models import Application, Group, Invite
+from tongzhou.groups.models import Application, Group, Invite, Profession
 from tongzhou.groups.queries import (
     access_group,
     access_leadership,
@@ -36,6 +36,10 @@ from tongzhou.groups.queries import (
 from tongzhou.knowledge.actions import newcomer_guide
 from tongzhou.knowledge.queries import glossary_config
 from tongzhou.questions.routing import REASONS
+from tongzhou.safety.actions import do_moderate_member, do_request_badge
+from tongzhou.safety.models import Report
+from tongzhou.safety.queries import ALERTS, muted, unseen_warnings
+from tongzhou.text import clean
 
 
 def shows_user_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -165,7 +169,7 @@ def chat(request: HttpRequest, gid: int) -> HttpResponse:
         "announcement": actions.announcement_dict(membership.group),
         # Why a member is asked to help, in the page's language: live pushes carry only codes
         # (they are made in the worker, which does not know the reader's language).
-        "helpReasons": {code: str(text) for code, text in REASONS.items()},
+        "helpReasons": {code: str(text) for code, text in {**REASONS, **ALERTS}.items()},
         "glossary": glossary_config(gid),
         "newEntryUrl": reverse("groups:entry_new", args=[gid]),
     }
@@ -178,6 +182,12 @@ def chat(request: HttpRequest, gid: int) -> HttpResponse:
             "config": config,
             "announcement": config["announcement"],
             "guide": newcomer_guide(membership),
+            "warnings": unseen_warnings(membership),
+            "muted_until": membership.muted_until if muted(membership) else None,
+            "report_reasons": [
+                (k, v) for k, v in Report.Reason.choices if k != Report.Reason.CRISIS
+            ]
+            + [(Report.Reason.CRISIS, Report.Reason.CRISIS.label)],
         },
     )
 
@@ -228,12 +238,39 @@ def applications(request: HttpRequest, gid: int) -> HttpResponse:
 def members(request: HttpRequest, gid: int) -> HttpResponse:
     viewer = access_group(_user(request), gid)
     if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "request_badge":
+            try:
+                do_request_badge(viewer, request.POST.get("profession"))
+            except UserError as e:
+                messages.error(request, str(e.message))
+            else:
+                messages.success(request, _("Asked. The leader will check and grant the badge."))
+            return redirect("groups:members", gid=gid)
+        if action in ("warn", "mute", "unmute", "ban"):
+            mod = access_moderation(_user(request), gid)
+            try:
+                do_moderate_member(
+                    mod,
+                    request.POST.get("user"),
+                    action,
+                    reason=request.POST.get("reason", ""),
+                    minutes=request.POST.get("minutes"),
+                )
+            except UserError as e:
+                if e.status in (403, 404):
+                    raise
+                messages.error(request, str(e.message))
+            else:
+                messages.success(request, _("Done. It is in the audit log."))
+            return redirect("groups:members", gid=gid)
         leader = access_leadership(_user(request), gid)
         target = access_member(leader, request.POST.get("user"))
         try:
-            action = request.POST.get("action")
             if action == "remove":
-                actions.do_remove_member(leader, target)
+                actions.do_remove_member(
+                    leader, target, reason=clean(request.POST.get("reason", ""))
+                )
                 messages.success(
                     request,
                     _("%(name)s was removed from the group.") % {"name": target.user.display_name},
@@ -255,7 +292,14 @@ def members(request: HttpRequest, gid: int) -> HttpResponse:
     return render(
         request,
         "groups/members.html",
-        {"group": viewer.group, "membership": viewer, "members": rows, "count": len(rows)},
+        {
+            "group": viewer.group,
+            "membership": viewer,
+            "members": rows,
+            "count": len(rows),
+            "professions": Profession.choices,
+            "mute_choices": [(60, _("1 hour")), (1440, _("1 day")), (10080, _("1 week"))],
+        },
     )
 
 
@@ -281,6 +325,12 @@ def group_settings(request: HttpRequest, gid: int) -> HttpResponse:
                     question_t1_minutes=request.POST.get("question_t1_minutes"),
                     question_t2_minutes=request.POST.get("question_t2_minutes"),
                     question_helpers=request.POST.get("question_helpers"),
+                )
+            elif action == "safety":
+                actions.do_update_group(
+                    leader,
+                    spam_action=request.POST.get("spam_action"),
+                    new_member_days=request.POST.get("new_member_days"),
                 )
             elif action == "knowledge":
                 actions.do_update_group(
@@ -316,6 +366,7 @@ def group_settings(request: HttpRequest, gid: int) -> HttpResponse:
             "group": leader.group,
             "membership": leader,
             "questions": leader.group.join_questions.all(),
+            "spam_actions": Group.SpamAction.choices,
             "invites": [i for i in invites if i.usable],
             "new_invite_url": request.build_absolute_uri(new_invite.get_absolute_url())
             if new_invite

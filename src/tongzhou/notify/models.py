@@ -19,6 +19,7 @@ class Notification(models.Model):
         MENTION = "mention", _("Mentioned you")
         REPLY = "reply", _("Replied to you")
         HELP = "help", _("A question you may be able to answer")
+        SAFETY = "safety", _("A message for the moderators")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"

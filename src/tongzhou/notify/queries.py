@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
+from django.db.models import Q
 from django.urls import reverse
 
 from tongzhou.chat.models import Message
@@ -36,9 +37,10 @@ def visible_notifications(user_id: int) -> Any:
     active = Membership.objects.filter(user_id=user_id, status=Membership.Status.ACTIVE)
     return (
         Notification.objects.filter(
+            # A moderator is told about a held message that members cannot see yet.
+            Q(message__status=Message.Status.VISIBLE) | Q(kind=Notification.Kind.SAFETY),
             user_id=user_id,
             group_id__in=active.values("group_id"),
-            message__status=Message.Status.VISIBLE,
             message__deleted_at__isnull=True,
         )
         .select_related("group", "message__sender", "message__attachment")
@@ -59,7 +61,11 @@ def notification_dict(n: Notification) -> NotificationDict:
             "sender_name": sender_name(m),
             "text": plain_text(m.text, 200) or summary(m),
         },
-        "url": permalink(n.group_id, m.pk),
+        "url": (
+            reverse("groups:moderation", args=[n.group_id])
+            if n.kind == Notification.Kind.SAFETY
+            else permalink(n.group_id, m.pk)
+        ),
         "created_at": n.created_at.isoformat(),
         "read": n.read_at is not None,
     }
@@ -67,8 +73,10 @@ def notification_dict(n: Notification) -> NotificationDict:
 
 def reason_texts(codes: list[str]) -> list[str]:
     from tongzhou.questions.routing import REASONS
+    from tongzhou.safety.queries import ALERTS
 
-    return [str(REASONS[c]) for c in codes if c in REASONS]
+    known = {**REASONS, **ALERTS}
+    return [str(known[c]) for c in codes if c in known]
 
 
 def list_notifications(

@@ -4,6 +4,7 @@ import { Refusal, renderMedia, setupRecorder, setupViewer, upload } from "./chat
 import { emojiButton, setupEmoji, setupMentions } from "./chat-compose.js";
 import { decorateQuestion, setupAskedBefore } from "./chat-questions.js";
 import { markTerms, setupGlossary } from "./glossary.js";
+import { askPersonalData, decorateSafety, setupReport, setupWarnings, showNotices } from "./chat-safety.js";
 
 const config = JSON.parse(document.getElementById("chat-config").textContent);
 const t = JSON.parse(document.getElementById("chat-i18n").textContent);
@@ -126,7 +127,7 @@ function build(m) {
   li.id = `m${m.id}`;
   const mine = m.sender.id === config.me;
   if (mine) li.classList.add("mine");
-  li.querySelector(".sender").textContent = m.sender.display_name;
+  li.querySelector(".sender-name").textContent = m.sender.display_name;
   const text = li.querySelector(".text");
   if (m.deleted) { // only the fact, never what it said
     li.classList.add("deleted");
@@ -176,6 +177,7 @@ function build(m) {
     highlight(li);
   });
   setupKeep(li, m);
+  decorateSafety(li, m, { me: config.me, t, onReport: (target) => openReport(target) });
   decorateQuestion(li, m, {
     me: config.me, canModerate: config.canModerate, t, call, api,
     onChanged: (changed) => update(changed),
@@ -231,7 +233,12 @@ function render(m) {
 // An edit, a deletion or a reaction: the message is redrawn where it stands.
 function update(m) {
   const old = seen.get(m.id);
-  if (!old) return;
+  if (!old) {
+    // A held message a moderator approved: it takes its place by id, if that is in view.
+    const inView = oldestId !== null && m.id > oldestId && m.id < Math.max(newestShown, lastId);
+    if (m.status === "visible" && !m.deleted && inView) insert(m);
+    return;
+  }
   const atBottom = !detached && log.scrollHeight - log.scrollTop - log.clientHeight < 120;
   const li = build(m);
   if (old.dataset.pinned !== li.dataset.pinned) setPinCount(pinnedCount + (li.dataset.pinned ? 1 : -1));
@@ -247,7 +254,11 @@ async function call(method, url, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const data = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Refusal((data.error && data.error.message) || t.sendFailed);
+  if (!r.ok) {
+    const err = new Refusal((data.error && data.error.message) || t.sendFailed);
+    err.code = data.error && data.error.code;
+    throw err;
+  }
   return data;
 }
 
@@ -588,14 +599,14 @@ const toast = document.getElementById("toast");
 function showNotification(n, unread) {
   setUnreadBadge(unread);
   const link = document.getElementById("toast-link");
-  const line = { mention: t.mentionedYou, reply: t.repliedToYou, help: t.helpYou }[n.kind] || t.repliedToYou;
+  const line = { mention: t.mentionedYou, reply: t.repliedToYou, help: t.helpYou, safety: t.forModerators }[n.kind] || t.repliedToYou;
   const reasons = (n.reason_codes || []).map((c) => config.helpReasons[c]).filter(Boolean);
   const why = reasons.length ? ` (${reasons.join(" ")})` : "";
   const head = fmt(line, { name: n.message.sender_name, group: n.group.name });
   const sep = /[?？]$/.test(head) ? " " : ": "; // "Can you help? …", not "Can you help?: …"
   link.textContent = `${head}${sep}${n.message.text.slice(0, 80)}${why}`;
   link.href = n.url;
-  link.onclick = n.group.id === config.groupId
+  link.onclick = n.group.id === config.groupId && n.kind !== "safety" // a safety alert opens the moderation page
     ? (e) => { e.preventDefault(); toast.hidden = true; jumpTo(n.message.id); }
     : null;
   toast.hidden = false;
@@ -699,12 +710,22 @@ form.addEventListener("submit", async (e) => {
   sending = true;
   sendButton.disabled = true;
   sendButton.textContent = t.sending;
+  const body = {
+    client_id: pendingClientId, text, kind: isQuestion.checked ? "question" : "text", reply_to: replyTo,
+    attachment: attachment ? attachment.id : null,
+  };
   try {
-    const sent = await postMessage({
-      client_id: pendingClientId, text, kind: isQuestion.checked ? "question" : "text", reply_to: replyTo,
-      attachment: attachment ? attachment.id : null,
-    });
+    let sent;
+    try {
+      sent = await postMessage(body);
+    } catch (err) {
+      if (err.code !== "personal_data") throw err;
+      errorBox.hidden = true;
+      if (!(await askPersonalData(err.message))) return; // back to the text, unsent
+      sent = await postMessage({ ...body, confirm_personal_data: true });
+    }
     askedBefore.afterSend(sent.notices);
+    showNotices(sent.notices, { showNote });
     if (textarea.value === text) { textarea.value = ""; count.textContent = ""; } // else keep what was typed meanwhile
     errorBox.hidden = true;
     pendingClientId = null; replyTo = null; replying.hidden = true; isQuestion.checked = false;
@@ -744,6 +765,9 @@ setupRecorder({
   },
 });
 sendButton.dataset.label = sendButton.textContent;
+
+const openReport = setupReport({ api, call, t, onDone: (text) => showNote(text) });
+setupWarnings({ api, call });
 
 const askedBefore = setupAskedBefore({
   textarea, isQuestion, panel: document.getElementById("asked-before"), api, t, call, onOpen: jumpTo,

@@ -1,0 +1,27 @@
+"""Rate limits counted from the rows themselves (messages, applications, reports), so they
+hold across processes and restarts with no extra store."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from tongzhou.errors import UserError
+
+
+def check_rate(name: str, rows: Any, field: str = "created_at") -> None:
+    """Refuse (429) when `rows` already holds the limit's count within its window."""
+    limit, seconds = settings.RATE_LIMITS[name]
+    since = timezone.now() - timedelta(seconds=seconds)
+    if rows.filter(**{f"{field}__gte": since}).count() >= limit:
+        if seconds <= 60:
+            text = _("You are sending too fast. Please wait a minute and try again.")
+        elif seconds <= 3600:
+            text = _("You have reached this hour's limit. Please try again in an hour.")
+        else:
+            text = _("You have reached today's limit. Please try again tomorrow.")
+        raise UserError("rate_limited", text, 429)
