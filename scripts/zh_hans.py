@@ -875,4 +875,8 @@ ZH = {
     'I have reached out': '我已联系',
     'Hide the message': '隐藏消息',
     'Remove from the group': '移出群',
+    'This account was banned from this server by a group leader.': '这个账号已被群主在本服务器封禁。',
+    'Where you live (for the crisis lines we show you)': '所在地区（用来给你显示当地的心理危机热线）',
+    "The server's default": '服务器默认',
+    'This application may be selling something. Found:': '这份申请可能是在推销。发现：',
 }

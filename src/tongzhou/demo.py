@@ -280,6 +280,12 @@ def load_demo() -> list[tuple[str, str]]:
         note="我妈妈介绍的，想了解放疗的经验。",
         answers=["朋友介绍"],
     )
+    # The regulars joined weeks ago (the newcomer too, but recently enough for the guide):
+    # the salesman checks treat contact details from members of a few days differently.
+    for username, days in (("moderator", 200), ("chen", 150), ("carer", 60), ("newcomer", 10)):
+        Membership.objects.filter(group=npc, user=users[username]).update(
+            joined_at=timezone.now() - dt.timedelta(days=days)
+        )
     npc_ids = _converse(npc, users, NPC_CHAT)
     _converse(cervical, users, CERVICAL_CHAT)
     leader_in_npc = Membership.objects.get(group=npc, user=users["leader"])
@@ -291,6 +297,7 @@ def load_demo() -> list[tuple[str, str]]:
     # The carer found 陈大哥's answer about mouth ulcers helpful.
     do_mark_helpful(users["carer"], npc.pk, npc_ids[2], npc_ids[3])
     seed_knowledge(npc, users, npc_ids)
+    _seed_safety(npc, users)
     for index in (6, 15):  # the warning about salesmen; the checklist for newcomers
         do_pin(users["leader"], npc.pk, npc_ids[index], True)
     # The newcomer has read up to their own first message, so later ones show as unread.
@@ -305,6 +312,34 @@ def load_demo() -> list[tuple[str, str]]:
         .values_list("id", flat=True)[0]
     )
     return logins
+
+
+def _seed_safety(group: Group, users: dict[str, User]) -> None:
+    """A salesman's message waiting in the moderators' queue, and a quack claim with its calm
+    note and a moderator's answer."""
+    seller = do_register("seller", DEMO_PASSWORD, "健康顾问小王")
+    app = do_apply(seller, group, role="carer", note="想和大家交流", answers=["朋友介绍"])
+    do_decide(users["leader"], app, approve=True)
+    do_send_message(
+        seller,
+        group.pk,
+        client_id="demo-seller",
+        text="大家好，我们的灵芝孢子粉破壁率99%，很多病友吃了肿瘤缩小，加我微信 kfzj0520 了解，群友打八折",
+    )
+    claim, _c = do_send_message(
+        users["carer"],
+        group.pk,
+        client_id="demo-claim",
+        text="听我一个亲戚说，每天喝碱性水能把癌细胞养没，大家可以试试",
+    )
+    do_send_message(
+        users["moderator"],
+        group.pk,
+        client_id="demo-claim-answer",
+        text="谢谢分享 🙏 不过碱性水改变不了身体的酸碱度，也治不了癌，群里的说明点开看看。"
+        "按时复查、好好吃饭最重要。",
+        reply_to=claim["id"],
+    )
 
 
 def _converse(group: Group, users: dict[str, User], script: list[tuple[Any, ...]]) -> list[int]:

@@ -28,6 +28,7 @@ from tongzhou.accounts.models import (
 from tongzhou.errors import UserError
 from tongzhou.privacy import do_delete_account, export_response
 from tongzhou.realtime import recheck_sockets_on_commit
+from tongzhou.safety.resources import all_resources
 
 
 def redirect_to_next(request: HttpRequest, target: str) -> HttpResponse:
@@ -80,7 +81,13 @@ def profile(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Consent withdrawn. Your health details are deleted."))
         return redirect("accounts:profile")
     if request.method == "POST":
-        keys = ["display_name", "role", *HEALTH_FIELDS, *(f"{f}_visibility" for f in HEALTH_FIELDS)]
+        keys = [
+            "display_name",
+            "role",
+            "region",
+            *HEALTH_FIELDS,
+            *(f"{f}_visibility" for f in HEALTH_FIELDS),
+        ]
         data: dict[str, object] = {k: request.POST.get(k, "") for k in keys if k in request.POST}
         data["health_consent"] = request.POST.get("health_consent") == "yes"
         data["credit_in_knowledge"] = request.POST.get("credit_in_knowledge") == "yes"
@@ -108,6 +115,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         {
             "profile": prof,
             "fields": fields,
+            "regions": [(r["region"], r["name"]) for r in all_resources()],
             "roles": Role.choices,
             "phases": Phase.choices,
             "visibilities": Visibility.choices,

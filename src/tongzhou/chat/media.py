@@ -104,10 +104,7 @@ def _has_qr(img: Image.Image) -> bool:
     probe = img.convert("L")
     probe.thumbnail((1280, 1280))
     try:
-        return any(
-            r.format == zxingcpp.BarcodeFormat.QRCode
-            for r in zxingcpp.read_barcodes(probe)
-        )
+        return any(r.format == zxingcpp.BarcodeFormat.QRCode for r in zxingcpp.read_barcodes(probe))
     except Exception:  # a reader failure must never lose the picture
         log.warning("QR check failed", exc_info=True)
         return False

@@ -38,7 +38,7 @@ from tongzhou.knowledge.queries import glossary_config
 from tongzhou.questions.routing import REASONS
 from tongzhou.safety.actions import do_moderate_member, do_request_badge
 from tongzhou.safety.models import Report
-from tongzhou.safety.queries import ALERTS, muted, unseen_warnings
+from tongzhou.safety.queries import ALERTS, SIGNALS, muted, unseen_warnings
 from tongzhou.text import clean
 
 
@@ -217,9 +217,13 @@ def applications(request: HttpRequest, gid: int) -> HttpResponse:
             else:
                 messages.success(request, _("%(name)s was not approved.") % {"name": name})
         return redirect("groups:applications", gid=gid)
-    pending = Application.objects.filter(
-        group=mod.group, status=Application.Status.PENDING
-    ).select_related("user")
+    pending = list(
+        Application.objects.filter(
+            group=mod.group, status=Application.Status.PENDING
+        ).select_related("user")
+    )
+    for app in pending:  # what the salesman checks saw, in the reader's words
+        app.flag_texts = [str(SIGNALS.get(f, f)) for f in app.flags]  # type: ignore[attr-defined]
     decided = (
         Application.objects.filter(group=mod.group)
         .exclude(status=Application.Status.PENDING)

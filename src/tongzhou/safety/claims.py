@@ -26,6 +26,7 @@ DEBUNK = re.compile(
     r"|血的教训|没听|不行了|纠正|并不会|是不是|会不会|有没有|到底|动摇|担心|害怕|劝我|我妈说|我妈总说|邻居|后来|[?？]"
     r"|misleading|wary|anyway|still here|😂|🤣|lol|told me to|keeps telling|thinks|convince|rule|if sugar|not because"
     r"|only if|passed .{0,20}later|stick with|took ages"
+    r"|治不了|不能治|改变不了|没有用|没用|不会(?:治|让)|doesn'?t (?:cure|work)|does not (?:cure|work)|can'?t cure|won'?t cure"
 )
 
 

@@ -49,7 +49,7 @@ def moderation(request: HttpRequest, gid: int) -> HttpResponse:
         else:
             messages.success(request, _("Done. It is in the audit log."))
         return redirect("groups:moderation", gid=gid)
-    reports = [report_dict(r) for r in open_reports(mod.group_id)]
+    reports = [{**report_dict(r), "created": r.created_at} for r in open_reports(mod.group_id)]
     return render(
         request,
         "safety/moderation.html",
@@ -74,7 +74,9 @@ def audit(request: HttpRequest, gid: int) -> HttpResponse:
         {
             "group": mod.group,
             "membership": mod,
-            "entries": [audit_dict(e) for e in entries],
+            "entries": [
+                {**audit_dict(e), "created": e.created_at, "ends": e.until} for e in entries
+            ],
             "older": entries[-1].pk if len(entries) == 100 else None,
         },
     )
