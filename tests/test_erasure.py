@@ -70,6 +70,7 @@ def test_download_my_data_has_everything_about_me_and_nothing_about_others(
         "messages.json",
         "reactions.json",
         "knowledge.json",
+        "safety.json",
     }
     assert [v["text"] for v in files["knowledge.json"]["entry_versions"]] == ["放疗期间多喝水"]
     assert [c["text"] for c in files["knowledge.json"]["comments"]] == ["补充：温水更好"]

@@ -19,7 +19,7 @@ from tongzhou.chat.models import Message
 from tongzhou.groups import actions as group_actions
 from tongzhou.groups.models import Membership
 from tongzhou.notify.models import Notification
-from tongzhou.safety.models import AuditEntry
+from tongzhou.safety.models import AuditEntry, Report
 
 from .conftest import PASSWORD, World
 
@@ -341,3 +341,46 @@ def test_crisis_lines_can_be_replaced_by_the_operator(tmp_path: Any, settings: A
         assert r.json()["regions"][0]["lines"][0]["phone"] == "1737"
     finally:
         resources._load.cache_clear()
+
+
+def test_an_edit_is_checked_too_but_never_unsent(world: World) -> None:
+    c = world.client("member")
+    mid = send(c, world.group.pk, "Hello everyone", "e1").json()["id"]
+    url = f"/api/v1/groups/{world.group.pk}/messages/{mid}"
+    r = c.patch(url, {"text": "我的手机 13812345678"}, content_type="application/json")
+    assert r.status_code == 422 and r.json()["error"]["code"] == "personal_data"
+    r = c.patch(url, {"text": "加我微信 kfzj0520 了解好产品"}, content_type="application/json")
+    assert r.status_code == 200 and r.json()["status"] == "visible"
+    (flag,) = queue(world)
+    assert flag["reason"] == "spam" and not flag["held"] and flag["message"]["id"] == mid
+
+
+def test_reports_and_warnings_are_in_the_data_export_and_erasure_drops_the_note(
+    world: World,
+) -> None:
+    from tongzhou.privacy import do_delete_account, export_data
+
+    mid = send(world.client("moderator"), world.group.pk, "hello", "x1").json()["id"]
+    post(
+        world.client("member"),
+        f"/api/v1/groups/{world.group.pk}/reports",
+        {"message": mid, "reason": "other", "note": "my chemo makes me touchy, sorry"},
+    )
+    member: User = world.users["member"]  # type: ignore[assignment]
+    post(
+        world.client("leader"),
+        f"/api/v1/groups/{world.group.pk}/members/{member.pk}/moderation",
+        {"action": "warn", "reason": "please be kind"},
+    )
+    exported = export_data(member)["safety.json"]
+    assert exported["reports_made"][0]["note"] == "my chemo makes me touchy, sorry"
+    assert exported["moderator_actions_about_you"][0]["reason"] == "please be kind"
+    do_delete_account(member, PASSWORD, "keep")
+    assert Report.objects.get(message_id=mid).note == ""
+
+
+def test_the_crisis_page_is_open_to_anyone() -> None:
+    r = Client().get("/help/crisis/")
+    assert r.status_code == 200
+    body = r.content.decode()
+    assert "116 123" in body and "12356" in body and 'href="tel:988"' in body

@@ -42,6 +42,7 @@ groups.json     your memberships and applications (with your answers)
 messages.json   every message you sent, in every group
 reactions.json  your reactions to messages
 knowledge.json  the knowledge entry versions and comments you wrote, and the entries you read
+safety.json     the reports you made, and the moderators' warnings, mutes and other actions about you
 media/          the pictures and voice messages you sent (named in messages.json)
 
 Files are JSON (UTF-8). Messages by others are not included: they are theirs.
@@ -155,6 +156,37 @@ def export_data(user: User) -> dict[str, Any]:
         "messages.json": messages,
         "reactions.json": reactions,
         "knowledge.json": _knowledge_of(user),
+        "safety.json": _safety_of(user),
+    }
+
+
+def _safety_of(user: User) -> dict[str, Any]:
+    """Reports the person made, and what moderators did about them (with their reasons)."""
+    from tongzhou.safety.models import AuditEntry, Report
+
+    return {
+        "reports_made": [
+            {
+                "group_id": r.group_id,
+                "message": r.message_id,
+                "reason": r.reason,
+                "note": r.note,
+                "made": _when(r.created_at),
+                "status": r.status,
+            }
+            for r in Report.objects.filter(reporter=user).order_by("id")
+        ],
+        "moderator_actions_about_you": [
+            {
+                "group_id": e.group_id,
+                "action": e.action,
+                "message": e.message_id,
+                "reason": e.reason,
+                "until": _when(e.until),
+                "at": _when(e.created_at),
+            }
+            for e in AuditEntry.objects.filter(member=user).order_by("id")
+        ],
     }
 
 
@@ -257,6 +289,10 @@ def do_delete_account(user: User, password: str, messages: str) -> None:
         else:
             mine.update(sender=None)  # their pictures and recordings stay with them
         Attachment.objects.filter(uploader=user, message__isnull=True).delete()  # never sent
+        from tongzhou.safety.models import Report
+
+        # What they wrote to the moderators goes; that a report was made stays (unsigned).
+        Report.objects.filter(reporter=user).update(note="")
         SignInFailure.objects.filter(username=user.username.lower()).delete()
         user.delete()  # profile, consents, tokens, memberships, applications, invites
         transaction.on_commit(purge_deleted_terms)

@@ -39,6 +39,7 @@ class MessageIn(Schema):
 
 class EditIn(Schema):
     text: str
+    confirm_personal_data: bool = False
 
 
 class ReactionIn(Schema):
@@ -128,7 +129,15 @@ def get_messages(
 
 @router.patch("/groups/{gid}/messages/{mid}", operation_id="edit_message")
 def edit_message(request: HttpRequest, gid: int, mid: int, payload: EditIn) -> dict[str, Any]:
-    return dict(do_edit_message(request.user, gid, mid, payload.text))  # type: ignore[arg-type]
+    return dict(
+        do_edit_message(
+            request.user,  # type: ignore[arg-type]
+            gid,
+            mid,
+            payload.text,
+            confirm_personal_data=payload.confirm_personal_data,
+        )
+    )
 
 
 @router.delete("/groups/{gid}/messages/{mid}", operation_id="delete_message")

@@ -61,7 +61,9 @@ def _not_deleted(message: Message) -> None:
         raise UserError("message_deleted", _("This message was deleted."), 409)
 
 
-def do_edit_message(user: User, group_id: int, message_id: int, text: str) -> MessageDict:
+def do_edit_message(
+    user: User, group_id: int, message_id: int, text: str, confirm_personal_data: bool = False
+) -> MessageDict:
     membership = access_group(user, group_id)
     with transaction.atomic():
         message = _locked_message(membership, message_id)
@@ -84,6 +86,13 @@ def do_edit_message(user: User, group_id: int, message_id: int, text: str) -> Me
             None,
             has_attachment=attachment_of(message) is not None,
         )
+        from tongzhou.safety.checks import check_message, check_personal_data, record
+
+        check_personal_data(message.text, confirm_personal_data)
+        # An edit cannot un-send: what the checks find is flagged for the moderators.
+        verdict = check_message(membership, membership.group, message.text, None)
+        verdict.hold = False
+        record(message, verdict)
         message.edited_at = timezone.now()
         from tongzhou.chat.previews import start_preview
         from tongzhou.notify.actions import notify_message, withdraw_mentions

@@ -179,6 +179,9 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
     async def message_updated(self, event: dict[str, Any]) -> None:
         if event["message"]["id"] > self.last_sent_id:
             return  # not sent yet: it goes out as new, in its current state, when it is
+        held = event["message"].get("status") == "held"
+        if held and event["message"]["sender"]["id"] != self.scope["user"].pk:
+            return  # a held message (turned down, say) is its sender's alone
         await self.send_json(
             {
                 "type": "message.updated",

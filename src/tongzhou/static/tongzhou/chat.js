@@ -700,8 +700,17 @@ form.addEventListener("submit", async (e) => {
   if (!text.trim() && !attachment) { showError(t.empty); return; }
   if (length(text.trim()) > config.maxChars) { showError(fmt(t.tooLong, { n: length(text.trim()), max: config.maxChars })); return; }
   if (editing) {
+    const url = `${api}/messages/${editing.id}`;
     try {
-      update(await call("PATCH", `${api}/messages/${editing.id}`, { text }));
+      let changed;
+      try { changed = await call("PATCH", url, { text }); }
+      catch (err) {
+        if (err.code !== "personal_data") throw err;
+        errorBox.hidden = true;
+        if (!(await askPersonalData(err.message))) return;
+        changed = await call("PATCH", url, { text, confirm_personal_data: true });
+      }
+      update(changed);
       textarea.value = ""; editing = null; replying.hidden = true; errorBox.hidden = true;
     } catch (err) { showError(reason(err, t.sendFailed)); }
     return;
