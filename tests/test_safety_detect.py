@@ -58,10 +58,29 @@ def test_crisis_is_found_with_recall_of_at_least_0_95(lang: str) -> None:
         data, lambda row: row["label"] == "crisis", lambda row: is_crisis(row["text"])
     )
     assert r >= 0.95, (r, [w for w in wrong if w.startswith("missed")])
-    assert p >= 0.85, (
-        p,
-        [w for w in wrong if w.startswith("false")],
-    )  # false alarms are cheap, but not free
+    # False alarms are cheap (a card the sender closes, a look from a moderator), not free.
+    assert p >= 0.85, (p, [w for w in wrong if w.startswith("false")])
+
+
+@pytest.mark.parametrize("name", ["crisis_fresh.tsv", "spam_fresh.tsv"])
+def test_on_messages_written_after_the_detectors_were_made(name: str) -> None:
+    """A second set, written after the rules and the model were made and never tuned on:
+    how the checks do on phrasings nobody wrote down (figures in docs/safety.md)."""
+    data = rows(name)
+    if name.startswith("crisis"):
+        p, r, wrong = measure(
+            data, lambda row: row["label"] == "crisis", lambda row: is_crisis(row["text"])
+        )
+        # Measured 0.458 recall, 0.971 precision: far below the tuned set. Kept as a floor
+        # so that it can only go up; see docs/safety.md for what was tried.
+        assert r >= 0.45 and p >= 0.9, (p, r, wrong)
+    else:
+        p, r, wrong = measure(
+            data,
+            lambda row: row["label"] == "spam",
+            lambda row: is_spam(spam_signals(row["text"], Sender(new_member=row["new"] == "1"))),
+        )
+        assert p >= 0.9 and r >= 0.6, (p, r, wrong)  # recall on new tricks: see docs/safety.md
 
 
 def test_quack_claims_are_noted_and_warnings_against_them_are_not() -> None:

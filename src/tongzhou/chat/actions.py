@@ -113,7 +113,13 @@ def do_send_message(
                 else None
             )
             prev_id = last_message_id(group_id)
-            verdict = check_message(membership, membership.group, text, upload)
+            verdict = check_message(
+                membership,
+                membership.group,
+                text,
+                upload,
+                confirmed_personal_data=confirm_personal_data,
+            )
             message = Message.objects.create(
                 group_id=group_id,
                 sender=user,

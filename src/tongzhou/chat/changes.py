@@ -123,6 +123,12 @@ def do_delete_message(
                 from tongzhou.safety.audit import audit
 
                 audit(group_id, user, "hide", member_id=message.sender_id, message_id=message.pk)
+                from tongzhou.safety.models import Report
+
+                # Its open reports are dealt with by the removal.
+                Report.objects.filter(message=message, status=Report.Status.OPEN).update(
+                    status=Report.Status.DONE, handled_by=user, handled_at=timezone.now()
+                )
         else:
             raise UserError("not_allowed", _("You can only delete your own messages."), 403)
         _not_deleted(message)

@@ -178,7 +178,12 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def message_updated(self, event: dict[str, Any]) -> None:
         if event["message"]["id"] > self.last_sent_id:
-            return  # not sent yet: it goes out as new, in its current state, when it is
+            # Not sent yet. A held message just approved will never come as new: read it
+            # (and anything before it) from the database now. Otherwise it goes out as new,
+            # in its current state, when it is.
+            if event["message"].get("status") == "visible":
+                await self.replay_until(event["message"]["id"])
+            return
         held = event["message"].get("status") == "held"
         if held and event["message"]["sender"]["id"] != self.scope["user"].pk:
             return  # a held message (turned down, say) is its sender's alone

@@ -109,7 +109,7 @@ def mark_read_upto(user_id: int, group_id: int, message_id: int) -> None:
     """The member has read the group up to this message: its notifications are read too."""
     Notification.objects.filter(
         user_id=user_id, group_id=group_id, message_id__lte=message_id, read_at__isnull=True
-    ).update(read_at=timezone.now())
+    ).exclude(kind=Notification.Kind.SAFETY).update(read_at=timezone.now())  # until handled
 
 
 def do_mark_notifications_read(user_id: int, ids: list[int] | None) -> int:

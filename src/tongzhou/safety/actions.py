@@ -99,11 +99,21 @@ def _report_of(actor: Membership, report_id: Any) -> Report:
 
 
 def _close(report: Report, actor: Membership, status: str) -> None:
-    # Every open report about the same message closes with it.
+    # Every open report about the same message closes with it, and so do the alerts.
     qs = Report.objects.filter(pk=report.pk)
     if report.message_id is not None:
         qs = Report.objects.filter(message_id=report.message_id, status=Report.Status.OPEN)
+        close_alerts(report.message_id)
     qs.update(status=status, handled_by=actor.user, handled_at=timezone.now())
+
+
+def close_alerts(message_id: int) -> None:
+    """The moderators' alerts about a message are done once someone has dealt with it."""
+    from tongzhou.notify.models import Notification
+
+    Notification.objects.filter(
+        message_id=message_id, kind=Notification.Kind.SAFETY, read_at__isnull=True
+    ).update(read_at=timezone.now())
 
 
 def do_decide_report(
@@ -226,6 +236,7 @@ def do_hide_message(actor: Membership, message_id: Any, reason: Any) -> None:
         Report.objects.filter(message=message, status=Report.Status.OPEN).update(
             status=Report.Status.DONE, handled_by=actor.user, handled_at=timezone.now()
         )
+        close_alerts(message.pk)
 
 
 def do_moderate_member(

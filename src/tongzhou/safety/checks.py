@@ -53,9 +53,15 @@ def active_claims(group_id: int) -> list[tuple[int, str]]:
 
 
 def check_message(
-    membership: Membership, group: Group, text: str, attachment: Attachment | None
+    membership: Membership,
+    group: Group,
+    text: str,
+    attachment: Attachment | None,
+    *,
+    confirmed_personal_data: bool = False,
 ) -> Verdict:
-    """What the checks make of a message about to be sent (or an edited one)."""
+    """What the checks make of a message about to be sent (or an edited one). A newcomer who
+    was asked about their own phone number and said "send anyway" is not held for it alone."""
     verdict = Verdict()
     new = membership.joined_at > timezone.now() - timedelta(days=group.new_member_days)
     signals = spam_signals(text, Sender(new_member=new)) if text else []
@@ -63,7 +69,8 @@ def check_message(
         signals.append("qr_code")
     if text and _duplicate_elsewhere(membership.user_id, group.pk, text):
         signals.append("duplicate")
-    if is_spam(signals) and not membership.can_moderate:
+    own_number = confirmed_personal_data and set(signals) <= {"contact:phone", "new_member"}
+    if is_spam(signals) and not membership.can_moderate and not own_number:
         verdict.spam = signals
         verdict.hold = group.spam_action == Group.SpamAction.HOLD
     if text:

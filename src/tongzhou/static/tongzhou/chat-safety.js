@@ -5,7 +5,11 @@ export function decorateSafety(li, m, { me, t, onReport }) {
   const badge = li.querySelector(".badge");
   if (m.sender.badge) { badge.hidden = false; badge.textContent = `✓ ${m.sender.badge}`; }
   li.querySelector(".held-tag").hidden = !(m.status === "held" && !m.deleted);
-  if (m.status === "held") li.classList.add("held");
+  if (m.status === "held") {
+    li.classList.add("held");
+    // Waiting for a moderator: nothing to edit, answer or react to yet.
+    for (const b of li.querySelectorAll(".edit-button, .delete-button, .reply-button, .react-button, .pin-button")) b.hidden = true;
+  }
   const notes = li.querySelector(".notes");
   for (const n of m.deleted ? [] : m.notes || []) {
     const d = document.createElement("details");

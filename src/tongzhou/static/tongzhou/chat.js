@@ -730,13 +730,15 @@ form.addEventListener("submit", async (e) => {
     } catch (err) {
       if (err.code !== "personal_data") throw err;
       errorBox.hidden = true;
+      sendButton.textContent = sendButton.dataset.label; // the question is theirs to answer now
       if (!(await askPersonalData(err.message))) return; // back to the text, unsent
+      sendButton.textContent = t.sending;
       sent = await postMessage({ ...body, confirm_personal_data: true });
     }
     askedBefore.afterSend(sent.notices);
-    showNotices(sent.notices, { showNote });
     if (textarea.value === text) { textarea.value = ""; count.textContent = ""; } // else keep what was typed meanwhile
     errorBox.hidden = true;
+    showNotices(sent.notices, { showNote: showInfo });
     pendingClientId = null; replyTo = null; replying.hidden = true; isQuestion.checked = false;
     clearAttachment();
   } catch (err) {
@@ -775,7 +777,15 @@ setupRecorder({
 });
 sendButton.dataset.label = sendButton.textContent;
 
-const openReport = setupReport({ api, call, t, onDone: (text) => showNote(text) });
+// A calm line above the composer (a report sent, a message waiting): not an error.
+let infoTimer = null;
+function showInfo(text) {
+  composerStatus.textContent = text;
+  composerStatus.hidden = false;
+  clearTimeout(infoTimer);
+  infoTimer = setTimeout(() => { composerStatus.hidden = true; }, 10000);
+}
+const openReport = setupReport({ api, call, t, onDone: showInfo });
 setupWarnings({ api, call });
 
 const askedBefore = setupAskedBefore({
