@@ -548,7 +548,10 @@ function connect() {
       changeSeq = Math.max(changeSeq, data.change_seq);
     }
     if (data.type === "message.new") {
-      if (detached) held.push(data.message); else insert(data.message);
+      const known = seen.get(data.message.id);
+      // One's own held message, now approved, comes as new: redraw it without the tag.
+      if (known && known.classList.contains("held") && data.message.status !== "held") update(data.message);
+      else if (detached) held.push(data.message); else insert(data.message);
       streamId = Math.max(streamId, data.message.id);
     }
     if (data.type === "group.announcement") showAnnouncement(data.announcement);
