@@ -879,4 +879,6 @@ ZH = {
     'Where you live (for the crisis lines we show you)': '所在地区（用来给你显示当地的心理危机热线）',
     "The server's default": '服务器默认',
     'This application may be selling something. Found:': '这份申请可能是在推销。发现：',
+    '%(n)s thing waiting for a moderator': ['%(n)s 件事等管理员处理'],
+    'Remove this message from the group? Members will see that a moderator removed it. Why? (for the audit log)': '要从群里移除这条消息吗？成员会看到它被管理员移除。原因是？（记入管理记录）',
 }

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import os
 from collections.abc import Iterator
@@ -8,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import Page
 
 from tongzhou.accounts.actions import do_register
 from tongzhou.accounts.models import User
 from tongzhou.groups.actions import do_apply, do_create_group, do_decide
-from tongzhou.groups.models import Group
+from tongzhou.groups.models import Group, Membership
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -52,6 +54,10 @@ def group_with_member(group_name: str, member: str, password: str) -> tuple[User
     group = do_create_group(leader, group_name)
     person = do_register(member, password, member.title())
     do_decide(leader, do_apply(person, group, role="patient"), approve=True)
+    # A member of some weeks: a newcomer's links wait for a moderator (test_safety_journey).
+    Membership.objects.filter(group=group, user=person).update(
+        joined_at=timezone.now() - dt.timedelta(days=30)
+    )
     return leader, group
 
 

@@ -517,7 +517,7 @@ def test_a_member_reports_a_message_and_a_moderators_removal_is_in_the_audit_log
 
     def accept(d: Dialog) -> None:
         asked.append(d.message)
-        d.accept()
+        d.accept("off topic")  # the reason, for the audit log
 
     mod.once("dialog", accept)
     remove = mod.locator(f"#m{off_topic}").get_by_role("button", name="Remove", exact=True)
@@ -526,7 +526,8 @@ def test_a_member_reports_a_message_and_a_moderators_removal_is_in_the_audit_log
     remove.click()
     expect(mod.locator(f"#m{off_topic} .text")).to_have_text("Removed by a moderator.")
     assert asked == [
-        "Remove this message from the group? Members will see that a moderator removed it."
+        "Remove this message from the group? Members will see that a moderator removed it. "
+        "Why? (for the audit log)"
     ]
     expect(mod.locator(f"#m{off_topic}")).not_to_contain_text(OFF_TOPIC)
     # The member sees that it went, live, and not what it said.
@@ -561,6 +562,7 @@ def test_a_member_reports_a_message_and_a_moderators_removal_is_in_the_audit_log
     expect(hid.locator(".title")).to_have_text("Hid a message: 老张")
     expect(hid.locator(".meta")).to_contain_text("by 王姐")
     expect(hid.locator(".meta")).to_contain_text(f"message {off_topic}")
+    expect(hid).to_contain_text("Why: off topic")
     mod.screenshot(path=shots / "05-moderator-audit-log.png", full_page=True)
     seen.fits_the_phone(mod)
     seen.done()

@@ -1,7 +1,7 @@
 // Safety in the chat: the professional badge, a held message's tag, "worth checking" notes,
 // reporting, the private crisis card and the personal-data question before sending.
 
-export function decorateSafety(li, m, { me, t, onReport }) {
+export function decorateSafety(li, m, { me, canModerate, t, onReport }) {
   const badge = li.querySelector(".badge");
   if (m.sender.badge) { badge.hidden = false; badge.textContent = `✓ ${m.sender.badge}`; }
   li.querySelector(".held-tag").hidden = !(m.status === "held" && !m.deleted);
@@ -25,7 +25,8 @@ export function decorateSafety(li, m, { me, t, onReport }) {
     notes.append(d);
   }
   const report = li.querySelector(".report-button");
-  if (m.sender.id !== me && m.sender.id !== null && !m.deleted && m.status === "visible") {
+  // Moderators act on a message directly (Remove); members tell them with ⚑.
+  if (!canModerate && m.sender.id !== me && m.sender.id !== null && !m.deleted && m.status === "visible") {
     report.hidden = false;
     report.addEventListener("click", () => onReport(m));
   }

@@ -177,7 +177,7 @@ function build(m) {
     highlight(li);
   });
   setupKeep(li, m);
-  decorateSafety(li, m, { me: config.me, t, onReport: (target) => openReport(target) });
+  decorateSafety(li, m, { me: config.me, canModerate: config.canModerate, t, onReport: (target) => openReport(target) });
   decorateQuestion(li, m, {
     me: config.me, canModerate: config.canModerate, t, call, api,
     onChanged: (changed) => update(changed),
@@ -342,9 +342,19 @@ pinsButton.addEventListener("click", async () => {
 });
 
 async function removeMessage(m, mine) {
-  if (!window.confirm(mine ? t.confirmDelete : t.confirmRemove)) return;
-  try { update(await call("DELETE", `${api}/messages/${m.id}`)); }
-  catch (err) { showError(reason(err, t.sendFailed)); }
+  if (mine) {
+    if (!window.confirm(t.confirmDelete)) return;
+    try { update(await call("DELETE", `${api}/messages/${m.id}`)); }
+    catch (err) { showError(reason(err, t.sendFailed)); }
+    return;
+  }
+  // A moderator says why, for the audit log (or leaves it empty).
+  const why = window.prompt(t.confirmRemove, "");
+  if (why === null) return;
+  try {
+    if (why.trim()) await call("POST", `${api}/messages/${m.id}/hide`, { reason: why.trim() }); // the change comes over the socket
+    else update(await call("DELETE", `${api}/messages/${m.id}`));
+  } catch (err) { showError(reason(err, t.sendFailed)); }
 }
 
 const isUnread = (m) => m.id > config.lastReadId && m.sender.id !== config.me;
