@@ -384,3 +384,20 @@ def test_the_crisis_page_is_open_to_anyone() -> None:
     assert r.status_code == 200
     body = r.content.decode()
     assert "116 123" in body and "12356" in body and 'href="tel:988"' in body
+
+
+@pytest.mark.rate_limits
+def test_applications_are_limited_per_day(world: World, settings: Any) -> None:
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "application_day": (2, 86400)}
+    someone = User.objects.create_user("wanderer", password=PASSWORD, display_name="Wanderer")
+    groups = [
+        group_actions.do_create_group(world.users["leader"], f"G{i}")  # type: ignore[arg-type]
+        for i in range(3)
+    ]
+    c = Client()
+    c.force_login(someone)
+    for g in groups[:2]:
+        r = post(c, f"/api/v1/groups/{g.pk}/applications", {"role": "patient"})
+        assert r.status_code == 201
+    r = post(c, f"/api/v1/groups/{groups[2].pk}/applications", {"role": "patient"})
+    assert r.status_code == 429 and "tomorrow" in r.json()["error"]["message"]
