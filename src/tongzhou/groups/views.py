@@ -183,9 +183,7 @@ def chat(request: HttpRequest, gid: int) -> HttpResponse:
             "announcement": config["announcement"],
             "guide": newcomer_guide(membership),
             "warnings": unseen_warnings(membership),
-            "open_reports": Report.objects.filter(
-                group_id=gid, status=Report.Status.OPEN
-            ).count()
+            "open_reports": Report.objects.filter(group_id=gid, status=Report.Status.OPEN).count()
             if membership.can_moderate
             else 0,
             "muted_until": membership.muted_until if muted(membership) else None,

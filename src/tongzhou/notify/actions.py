@@ -73,6 +73,29 @@ def notify_help(message: Message, reasons: dict[int, list[str]], at: datetime.da
     _push_after_commit(message, set(reasons))
 
 
+def notify_safety(message: Message, user_ids: list[int], code: str) -> None:
+    """A private alert to the leader and moderators about a message (safety/checks.py); it
+    takes the place of a mention of the same message, and stays unread until handled."""
+    existing = Notification.objects.filter(message=message, user_id__in=user_ids)
+    existing.update(kind=Notification.Kind.SAFETY, reasons=[code], read_at=None)
+    told = set(existing.values_list("user_id", flat=True))
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                user_id=uid,
+                group_id=message.group_id,
+                message=message,
+                kind=Notification.Kind.SAFETY,
+                reasons=[code],
+            )
+            for uid in user_ids
+            if uid not in told
+        ],
+        ignore_conflicts=True,
+    )
+    _push_after_commit(message, set(user_ids))
+
+
 def _push_after_commit(message: Message, user_ids: set[int]) -> None:
     def push() -> None:
         for n in Notification.objects.filter(message=message, user_id__in=user_ids).select_related(

@@ -130,6 +130,8 @@ def do_decide_report(
         held = message is not None and message.status == Message.Status.HELD
         if action in ("approve", "reject") and not held:
             raise UserError("not_held", _("This message is not waiting for approval."), 409)
+        if action == "done" and report.reason != Report.Reason.CRISIS:
+            raise UserError("invalid_action", _("Choose an action from the list."))
         if action == "approve":
             _approve(actor, message)  # type: ignore[arg-type]  # held implies a message
             audit(

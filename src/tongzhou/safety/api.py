@@ -9,14 +9,7 @@ from tongzhou.accounts.models import User
 from tongzhou.groups.queries import access_group, access_moderation
 from tongzhou.safety import actions
 from tongzhou.safety.models import Claim
-from tongzhou.safety.queries import (
-    audit_dict,
-    audit_log,
-    claim_note,
-    claim_text,
-    open_reports,
-    report_dict,
-)
+from tongzhou.safety.queries import audit_dict, audit_log, claim_dict, open_reports, report_dict
 from tongzhou.safety.resources import all_resources, region_of, regions, resources_for
 
 router = Router(tags=["safety"])
@@ -142,37 +135,23 @@ def request_badge(request: HttpRequest, gid: int, payload: BadgeIn) -> dict[str,
     return {"profession": m.profession, "verified": m.verified_professional_at is not None}
 
 
-def _claim_dict(c: Claim) -> dict[str, Any]:
-    title, correction = claim_text(c)
-    return {
-        "id": c.pk,
-        "title": title,
-        "correction": correction,
-        "patterns": c.patterns,
-        "entry": c.entry_id,
-        "active": c.active,
-        "shipped": bool(c.seed),
-        "url": claim_note(c)["url"],
-    }
-
-
 @router.get("/groups/{gid}/claims", operation_id="list_claims")
 def list_claims(request: HttpRequest, gid: int) -> dict[str, Any]:
     """The group's claims worth checking, with their corrections: every member."""
     membership = access_group(_user(request), gid)
-    return {"claims": [_claim_dict(c) for c in Claim.objects.filter(group_id=membership.group_id)]}
+    return {"claims": [claim_dict(c) for c in Claim.objects.filter(group_id=membership.group_id)]}
 
 
 @router.post("/groups/{gid}/claims", response={201: dict}, operation_id="add_claim")
 def add_claim(request: HttpRequest, gid: int, payload: ClaimIn) -> Status[dict[str, Any]]:
     mod = access_moderation(_user(request), gid)
-    return Status(201, _claim_dict(actions.do_add_claim(mod, payload.dict())))
+    return Status(201, claim_dict(actions.do_add_claim(mod, payload.dict())))
 
 
 @router.patch("/groups/{gid}/claims/{cid}", operation_id="edit_claim")
 def edit_claim(request: HttpRequest, gid: int, cid: int, payload: ClaimPatch) -> dict[str, Any]:
     mod = access_moderation(_user(request), gid)
-    return _claim_dict(actions.do_edit_claim(mod, cid, payload.dict(exclude_unset=True)))
+    return claim_dict(actions.do_edit_claim(mod, cid, payload.dict(exclude_unset=True)))
 
 
 @router.delete("/groups/{gid}/claims/{cid}", response={204: None}, operation_id="delete_claim")

@@ -15,8 +15,6 @@ from django.utils.translation import ngettext
 from tongzhou.chat.models import Attachment, Message
 from tongzhou.errors import UserError
 from tongzhou.groups.models import Group, Membership
-from tongzhou.notify.models import Notification
-from tongzhou.realtime import publish_to_user
 from tongzhou.safety.claims import matching
 from tongzhou.safety.crisis import crisis_signals
 from tongzhou.safety.models import Claim, Report
@@ -119,46 +117,12 @@ def moderators_of(group_id: int, *, besides: int | None = None) -> list[int]:
 
 def alert_moderators(message: Message, code: str) -> None:
     """A private note to the leader and moderators (never the sender), live and in their
-    notifications; it takes the place of a mention of the same message."""
-    from tongzhou.notify.queries import notification_dict, unread_notification_count
+    notifications."""
+    from tongzhou.notify.actions import notify_safety
 
     targets = moderators_of(message.group_id, besides=message.sender_id)
-    if not targets:
-        return
-    existing = Notification.objects.filter(message=message, user_id__in=targets)
-    existing.update(kind=Notification.Kind.SAFETY, reasons=[code], read_at=None)
-    told = set(existing.values_list("user_id", flat=True))
-    Notification.objects.bulk_create(
-        [
-            Notification(
-                user_id=uid,
-                group_id=message.group_id,
-                message=message,
-                kind=Notification.Kind.SAFETY,
-                reasons=[code],
-            )
-            for uid in targets
-            if uid not in told
-        ],
-        ignore_conflicts=True,
-    )
-
-    def push() -> None:
-        for n in Notification.objects.filter(message=message, user_id__in=targets).select_related(
-            "group", "message__sender", "message__attachment"
-        ):
-            publish_to_user(
-                n.user_id,
-                {
-                    "type": "notify.new",
-                    "notification": notification_dict(n),
-                    "unread": unread_notification_count(n.user_id),
-                },
-            )
-
-    from django.db import transaction
-
-    transaction.on_commit(push)
+    if targets:
+        notify_safety(message, targets, code)
 
 
 def _report(message: Message, reason: str, claim_id: int | None = None, **fields: Any) -> Report:

@@ -63,6 +63,20 @@ def claim_note(claim: Claim) -> dict[str, Any]:
     }
 
 
+def claim_dict(c: Claim) -> dict[str, Any]:
+    title, correction = claim_text(c)
+    return {
+        "id": c.pk,
+        "title": title,
+        "correction": correction,
+        "patterns": c.patterns,
+        "entry": c.entry_id,
+        "active": c.active,
+        "shipped": bool(c.seed),
+        "url": claim_note(c)["url"],
+    }
+
+
 def claim_reports() -> Prefetch:
     """For a page of messages: the claim notes they carry, in one query."""
     return Prefetch(

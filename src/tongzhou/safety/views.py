@@ -14,9 +14,8 @@ from tongzhou.errors import UserError
 from tongzhou.groups.queries import access_group, access_moderation
 from tongzhou.groups.views import shows_user_errors
 from tongzhou.safety import actions
-from tongzhou.safety.api import _claim_dict
 from tongzhou.safety.models import Claim, Report
-from tongzhou.safety.queries import audit_dict, audit_log, open_reports, report_dict
+from tongzhou.safety.queries import audit_dict, audit_log, claim_dict, open_reports, report_dict
 from tongzhou.safety.resources import all_resources, region_of
 
 
@@ -109,7 +108,7 @@ def claims(request: HttpRequest, gid: int) -> HttpResponse:
         else:
             messages.success(request, _("Saved."))
         return redirect("groups:claims", gid=gid)
-    rows = [_claim_dict(c) for c in Claim.objects.filter(group_id=membership.group_id)]
+    rows = [claim_dict(c) for c in Claim.objects.filter(group_id=membership.group_id)]
     if not membership.can_moderate:
         rows = [c for c in rows if c["active"]]
     return render(
