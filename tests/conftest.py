@@ -160,6 +160,14 @@ def fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def no_kept_claims() -> None:
+    """Each test starts without claims kept from another test's groups (safety/checks.py)."""
+    from tongzhou.safety import checks
+
+    checks._claims.clear()
+
+
+@pytest.fixture(autouse=True)
 def roomy_rate_limits(request: pytest.FixtureRequest, settings: Any) -> None:
     """Bursts of sends and reports are what many tests do on purpose; the limits themselves
     are tested where a test is marked `rate_limits`."""

@@ -25,7 +25,7 @@ from tongzhou.notify.actions import mark_read_upto, notify_message
 from tongzhou.questions.actions import on_send as track_question
 from tongzhou.realtime import send_event_on_commit
 from tongzhou.safety.checks import check_message, check_personal_data, record
-from tongzhou.safety.limits import check_rate
+from tongzhou.safety.limits import check_rates
 from tongzhou.text import clean
 
 log = logging.getLogger(__name__)
@@ -168,9 +168,7 @@ def check_may_send(membership: Membership) -> None:
             % {"time": date_format(timezone.localtime(until), "DATETIME_FORMAT")},
             403,
         )
-    sent = Message.objects.filter(sender_id=membership.user_id)
-    check_rate("send_minute", sent)
-    check_rate("send_hour", sent)
+    check_rates(["send_minute", "send_hour"], Message.objects.filter(sender_id=membership.user_id))
 
 
 def do_mark_read(membership: Membership, last_read_id: int) -> int:

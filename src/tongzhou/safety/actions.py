@@ -16,7 +16,7 @@ from tongzhou.groups.models import Group, Membership, Profession
 from tongzhou.groups.queries import access_member, not_found
 from tongzhou.realtime import recheck_sockets_on_commit, send_event_on_commit
 from tongzhou.safety.audit import audit
-from tongzhou.safety.checks import alert_moderators
+from tongzhou.safety.checks import alert_moderators, forget_claims
 from tongzhou.safety.claims import SEEDS
 from tongzhou.safety.limits import check_rate
 from tongzhou.safety.models import AuditEntry, Claim, Report
@@ -407,6 +407,7 @@ def _claim_fields(group_id: int, data: dict[str, Any], partial: bool) -> dict[st
 
 
 def do_add_claim(actor: Membership, data: dict[str, Any]) -> Claim:
+    forget_claims(actor.group_id)
     if Claim.objects.filter(group_id=actor.group_id).count() >= 200:
         raise UserError("too_many_claims", _("A group can keep at most 200 claims."))
     return Claim.objects.create(
@@ -415,6 +416,7 @@ def do_add_claim(actor: Membership, data: dict[str, Any]) -> Claim:
 
 
 def do_edit_claim(actor: Membership, claim_id: Any, data: dict[str, Any]) -> Claim:
+    forget_claims(actor.group_id)
     claim = Claim.objects.filter(pk=parse_id(claim_id), group_id=actor.group_id).first()
     if claim is None:
         raise not_found()
@@ -434,6 +436,7 @@ def do_edit_claim(actor: Membership, claim_id: Any, data: dict[str, Any]) -> Cla
 
 
 def do_delete_claim(actor: Membership, claim_id: Any) -> None:
+    forget_claims(actor.group_id)
     deleted, _n = Claim.objects.filter(pk=parse_id(claim_id), group_id=actor.group_id).delete()
     if not deleted:
         raise not_found()

@@ -4,6 +4,7 @@ the database and records what they found (reports, alerts to moderators)."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -46,8 +47,25 @@ def _duplicate_elsewhere(sender_id: int, group_id: int, text: str) -> bool:
     )
 
 
+CLAIMS_FRESH_FOR = 30.0  # seconds: another process sees a leader's edit this late at most
+_claims: dict[int, tuple[float, list[tuple[int, str]]]] = {}
+
+
 def active_claims(group_id: int) -> list[tuple[int, str]]:
-    return list(Claim.objects.filter(group_id=group_id, active=True).values_list("id", "patterns"))
+    """The group's claims, kept briefly per process: read on every send otherwise."""
+    now = time.monotonic()
+    kept = _claims.get(group_id)
+    if kept is None or kept[0] < now:
+        rows = list(
+            Claim.objects.filter(group_id=group_id, active=True).values_list("id", "patterns")
+        )
+        kept = (now + CLAIMS_FRESH_FOR, rows)
+        _claims[group_id] = kept
+    return kept[1]
+
+
+def forget_claims(group_id: int) -> None:
+    _claims.pop(group_id, None)
 
 
 def check_message(

@@ -75,7 +75,9 @@ def crisis_signals(text: str) -> list[str]:
     if NOT_NOW.search(folded):
         return []
     plain = FIGURES.sub(" ", folded)
-    return [m.group(0) for m in (*_ZH.finditer(plain), *_EN.finditer(plain))]
+    # The first phrase found is enough (a long message is not scanned twice over).
+    found = _ZH.search(plain) or _EN.search(plain)
+    return [found.group(0)] if found else []
 
 
 def is_crisis(text: str) -> bool:

@@ -119,7 +119,11 @@ def spam_signals(text: str, sender: Sender | None = None) -> list[str]:
         found.add("contact:phone")
     if PRIVATE.search(folded):
         found.add("private")
-    ads = {m.group(0) for m in AD.finditer(folded)}
+    ads: set[str] = set()
+    for m in AD.finditer(folded):
+        ads.add(m.group(0))
+        if len(ads) == 2:  # enough to call it a lot of advertising
+            break
     if ads:
         found.add("ad")
     if len(ads) >= 2:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from tongzhou.knowledge.terms import normalize
 
@@ -12,6 +13,7 @@ _CN_DIGITS = str.maketrans("〇零一幺二两三四五六七八九壹贰叁肆�
 _GAP = r"[\s\-\u2010-\u2015.·•_*/|~,，、()（）\[\]【】\U0001F300-\U0001FAFF\u2600-\u27BF]{0,3}"
 
 
+@lru_cache(maxsize=32)  # the detectors of one send each fold the same text
 def fold(text: str) -> str:
     """NFKC (full-width digits), traditional to simplified, lower case; keycap digits (1️⃣)
     lose their decoration."""
