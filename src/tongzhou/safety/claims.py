@@ -14,9 +14,9 @@ from functools import lru_cache
 
 from django.utils.translation import gettext_noop
 
-from tongzhou.safety.textscan import fold
+from tongzhou.safety.textscan import fold, quick
 
-DEBUNK = re.compile(
+DEBUNK = quick(
     r"别信|不要信|不能信|不可信|不要相信|别相信|千万别信|千万不要信|谣言|辟谣|骗人|骗子|忽悠|假的|不靠谱"
     r"|伪科学|没有(?:科学)?(?:依据|根据|证据)|误区|是真的吗|真的吗|靠谱吗|可信吗|能信吗|有用吗|可以吗|行吗|对吗"
     r"|有人说|听说.{0,20}(?:吗|？|\?)|医生说.{0,6}(?:不|没)|瞎说|胡说|智商税|别上当|上当"

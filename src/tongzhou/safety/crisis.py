@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from tongzhou.safety.textscan import fold
+from tongzhou.safety.textscan import fold, quick
 
 ZH = (
     r"不想活|活着没(?:意思|意义|劲|盼头)|活不下去|不如死|死了算了|死了就好|死了倒好|想死|寻死|去死算"
@@ -65,8 +65,8 @@ FIGURES = re.compile(
     r"(?:累|笑|饿|烦|急|热|冷|困|吓|气|忙|渴|丑|美|帅|懒|疼)死(?:了|我|人)|得(?:我)?想死|想死.{0,3}(?:哈|笑|😂|🤣)"
     r"|dying (?:to|for)|to die for|killing me|(?:i'?m|i am) dead\b.{0,3}(?:😂|🤣|lol|haha)"
 )
-_ZH = re.compile(ZH)
-_EN = re.compile(EN)
+_ZH = quick(ZH)
+_EN = quick(EN)
 
 
 def crisis_signals(text: str) -> list[str]:

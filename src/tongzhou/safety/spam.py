@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from tongzhou.safety.pii import phones
-from tongzhou.safety.textscan import digits_spelled, fold
+from tongzhou.safety.textscan import digits_spelled, fold, quick
 
 # WeChat in its disguises (V信, 薇信, 威信, vx, wx, +v …) followed by an id, or "微信号".
-WECHAT = re.compile(
+WECHAT = quick(
     r"(?:微信|威信|薇信|徽信|薇芯|卫星|v信|vx|wx|wechat|weixin|薇|威|\+v|加v|加微|加薇|加威|微号)"
     r"[\s:：号是为搜\-_❤♥️💕🌹💖]{0,4}[a-z][a-z0-9_\-]{5,19}(?![a-z0-9])"
     r"|(?<![a-z])v[\s:：❤♥️💕🌹💖]{1,4}[a-z][a-z0-9_\-]{5,19}(?![a-z0-9])"
@@ -27,14 +27,14 @@ WECHAT_ASK = re.compile(
     r"加个?(?:v|微|薇|威|卫)(?:信|星)?(?:了解|咨询|详聊|看|领)|微信同号|加威信|加薇信"
 )
 QQ = re.compile(r"(?:qq|扣扣|企鹅|(?<![a-z])q)(?:号|群)?[\s:：是为]{0,3}\d{5,11}")
-HANDLE = re.compile(
+HANDLE = quick(
     r"t\.me/\w+|wa\.me/\d+|chat\.whatsapp\.com|telegram[\s:：@]{1,3}@?\w{4,}|whatsapp[\s:：]{1,3}\+?\d"
     r"|line\s*id[\s:：]{1,3}\w+"
     r"|(?<![a-z])(?:ig|instagram|viber|line|telegram|whatsapp|signal|facebook|fb|snapchat)(?:\s+is)?[\s:：]+(?:@[\w.]{4,}|\+?\d[\d\s-]{6,})"
     r"|邀请码|推荐码|\[名片\]|推.{0,4}名片"
 )
 EMAIL = re.compile(r"[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}")
-PRIVATE = re.compile(
+PRIVATE = quick(
     r"加我|加一下我|私聊|私信|私我|私戳|的私[，,。 ]|私下联系|加好友|联系我|找我|咨询我|滴滴我|戳我|扫码|扫一扫|二维码"
     r"|看我头像|看我朋友圈|朋友圈有|主页有|详聊|了解一下|欢迎了解|欢迎咨询|留言给我|拉你进群|扫码进群|加群|带你进|跟我说|打我电话"
     r"|dm me|dm (?:to|for)|(?<![a-z])dm \"|pm me|message me|inbox (?:me|for)|contact me|text me|whatsapp me|add me|reach me"
@@ -42,7 +42,7 @@ PRIVATE = re.compile(
     r"|check my profile|my contact is|reply here or dm|book at|visit my page|my number|ask me how"
     r"|需要的加|要的加|扣1|福利群|详询|拉你们进"
 )
-AD = re.compile(
+AD = quick(
     r"代购|优惠|折扣|打折|[一二三四五六七八九]折|特价|包邮|免费领|免费送|免费试|免费看|领取|限时|限量|秒杀|下单|购买|订购|批发|厂家"
     r"|招代理|加盟|代理商|微商|团购|正品|货源|有货|特效|神药|祖传|秘方|偏方|根治|治愈率|有效率|疗效显著|见效"
     r"|专治|包治|包好|无效退款|药到病除|康复率|专家团队|绿色通道|内部渠道|名额有限|一疗程|疗程价|老价格|转账给我"
@@ -61,7 +61,7 @@ URL = re.compile(
     r"|(?<![@\w.-])[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|net|org|co|cn|io|me|info|shop|store|top|xyz|vip|cc|biz|uk|au|hk|tw|ly|link|site|online|app|page|club)\b(?:/[^\s，。]*)?"
 )
 # Talking about salesmen to warn others is not selling.
-WARNING = re.compile(
+WARNING = quick(
     r"别信|不要信|千万别|千万不要|大家小心|小心|骗钱|骗子|被骗|诈骗|骗局|举报|别加|不要加|别上当|是假的|别点"
     r"|拉黑|别理|屏蔽|scam|ignore them|reported|beware|don'?t (?:click|add|reply|buy)|be careful|fake"
 )
