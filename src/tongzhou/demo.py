@@ -236,6 +236,7 @@ CERVICAL_CHAT = [
 def load_demo() -> list[tuple[str, str]]:
     """Create the demo once; running it again changes nothing. Returns (username, role)."""
     logins = [(u, what) for u, _n, _p, what in PEOPLE]
+    logins.append(("seller", "a salesman: his advert waits for a moderator"))
     if User.objects.filter(username="leader").exists():
         return logins
     users: dict[str, User] = {}

@@ -164,7 +164,7 @@ def do_set_role(actor: Membership, target: Membership, role: str) -> Membership:
         actor.user,
         "role",
         member_id=target.user_id,
-        reason=str(target.get_role_display()),
+        reason=role,  # the code: the log shows it in the reader's language
     )
     return target
 
@@ -230,7 +230,7 @@ def do_set_verified_professional(actor: Membership, target: Membership, on: bool
         actor.user,
         "verify" if on else "unverify",
         member_id=target.user_id,
-        reason=str(target.get_profession_display()),
+        reason=target.profession,  # the code, as for roles
     )
     return target
 

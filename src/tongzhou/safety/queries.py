@@ -198,8 +198,21 @@ def open_reports(group_id: int) -> list[Report]:
     return sorted(rows, key=lambda r: (0 if r.held else order.get(r.reason, 2), r.created_at))
 
 
+_CODED = (AuditEntry.Action.ROLE, AuditEntry.Action.VERIFY, AuditEntry.Action.UNVERIFY)
+
+
+def _detail(e: AuditEntry) -> str:
+    """What a role change or a badge became, in the reader's language (stored as a code)."""
+    if e.action == AuditEntry.Action.ROLE and e.reason in Membership.GroupRole.values:
+        return str(Membership.GroupRole(e.reason).label)
+    if e.action in (AuditEntry.Action.VERIFY, AuditEntry.Action.UNVERIFY):
+        return str(Profession(e.reason).label) if e.reason in Profession.values else ""
+    return ""
+
+
 def audit_dict(e: AuditEntry) -> dict[str, Any]:
     return {
+        "detail": _detail(e),  # a role or profession, translated
         "id": e.pk,
         "action": e.action,
         "action_text": str(AuditEntry.Action(e.action).label),
@@ -208,7 +221,7 @@ def audit_dict(e: AuditEntry) -> dict[str, Any]:
         "member_id": e.member_id,
         "message": e.message_id,
         "report": e.report_id,
-        "reason": e.reason,
+        "reason": "" if e.action in _CODED else e.reason,
         "until": e.until.isoformat() if e.until else None,
         "created_at": e.created_at.isoformat(),
     }
