@@ -101,8 +101,11 @@ def test_demo_content_is_realistic_and_loads_once() -> None:
         "carer",
         "newcomer",
         "applicant",
+        "seller",
     ]
     assert Group.objects.count() == 2
+    # The seller's advert waits for a moderator; the group never saw it.
+    assert Message.objects.get(sender__username="seller").status == "held"
     npc = Group.objects.get(name__startswith="鼻咽癌")
     assert Message.objects.filter(group=npc).count() >= 15
     assert Message.objects.filter(group=npc, kind="question").exists()
