@@ -401,3 +401,26 @@ def test_applications_are_limited_per_day(world: World, settings: Any) -> None:
         assert r.status_code == 201
     r = post(c, f"/api/v1/groups/{groups[2].pk}/applications", {"role": "patient"})
     assert r.status_code == 429 and "tomorrow" in r.json()["error"]["message"]
+
+
+def test_dismissing_a_claim_note_leaves_a_crisis_alert_open(world: World) -> None:
+    gid = world.group.pk
+    text = "喝碱性水能治癌，可是我已经撑不下去了，不想活了"
+    mid = send(world.client("member"), gid, text, "both").json()["id"]
+    reasons = {r["reason"]: r["id"] for r in queue(world)}
+    assert set(reasons) == {"misinformation", "crisis"}
+    post(
+        world.client("moderator"),
+        f"/api/v1/groups/{gid}/reports/{reasons['misinformation']}/decision",
+        {"action": "dismiss"},
+    )
+    assert [r["reason"] for r in queue(world)] == ["crisis"]
+    # The alert stays unread for the moderators until someone has reached out.
+    assert Notification.objects.filter(message_id=mid, kind="safety", read_at=None).exists()
+    post(
+        world.client("leader"),
+        f"/api/v1/groups/{gid}/reports/{reasons['crisis']}/decision",
+        {"action": "done", "reason": "called her"},
+    )
+    assert queue(world) == []
+    assert not Notification.objects.filter(message_id=mid, kind="safety", read_at=None).exists()

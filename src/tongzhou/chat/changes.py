@@ -125,10 +125,11 @@ def do_delete_message(
                 audit(group_id, user, "hide", member_id=message.sender_id, message_id=message.pk)
                 from tongzhou.safety.models import Report
 
-                # Its open reports are dealt with by the removal.
-                Report.objects.filter(message=message, status=Report.Status.OPEN).update(
-                    status=Report.Status.DONE, handled_by=user, handled_at=timezone.now()
-                )
+                # Its open reports are dealt with by the removal (not a crisis alert: the
+                # person still needs someone to reach out).
+                Report.objects.filter(message=message, status=Report.Status.OPEN).exclude(
+                    reason=Report.Reason.CRISIS
+                ).update(status=Report.Status.DONE, handled_by=user, handled_at=timezone.now())
         else:
             raise UserError("not_allowed", _("You can only delete your own messages."), 403)
         _not_deleted(message)

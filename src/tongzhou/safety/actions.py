@@ -98,13 +98,21 @@ def _report_of(actor: Membership, report_id: Any) -> Report:
     return report
 
 
-def _close(report: Report, actor: Membership, status: str) -> None:
-    # Every open report about the same message closes with it, and so do the alerts.
-    qs = Report.objects.filter(pk=report.pk)
-    if report.message_id is not None:
-        qs = Report.objects.filter(message_id=report.message_id, status=Report.Status.OPEN)
+def _close(report: Report, actor: Membership, status: str, *, with_others: bool) -> None:
+    """Close the report; after an action on the message or its sender, the other open reports
+    about that message too, except a crisis alert, which only "I have reached out" closes.
+    The moderators' alerts go once nothing about the message is open."""
+    now = timezone.now()
+    Report.objects.filter(pk=report.pk).update(status=status, handled_by=actor.user, handled_at=now)
+    if report.message_id is None:
+        return
+    open_here = Report.objects.filter(message_id=report.message_id, status=Report.Status.OPEN)
+    if with_others:
+        open_here.exclude(reason=Report.Reason.CRISIS).update(
+            status=Report.Status.DONE, handled_by=actor.user, handled_at=now
+        )
+    if not open_here.exists():
         close_alerts(report.message_id)
-    qs.update(status=status, handled_by=actor.user, handled_at=timezone.now())
 
 
 def close_alerts(message_id: int) -> None:
@@ -187,13 +195,14 @@ def do_decide_report(
         if action == "dismiss" and report.claim_id is not None and message is not None:
             from tongzhou.chat.changes import publish_change
 
-            _close(report, actor, Report.Status.DISMISSED)
+            _close(report, actor, Report.Status.DISMISSED, with_others=False)
             publish_change(Message.objects.get(pk=message.pk), [])  # the note goes
         else:
             _close(
                 report,
                 actor,
                 Report.Status.DISMISSED if action == "dismiss" else Report.Status.DONE,
+                with_others=action not in ("dismiss", "done"),
             )
         report.refresh_from_db()
     return report
@@ -235,10 +244,12 @@ def do_hide_message(actor: Membership, message_id: Any, reason: Any) -> None:
             message_id=message.pk,
             reason=reason,
         )
-        Report.objects.filter(message=message, status=Report.Status.OPEN).update(
+        open_here = Report.objects.filter(message=message, status=Report.Status.OPEN)
+        open_here.exclude(reason=Report.Reason.CRISIS).update(
             status=Report.Status.DONE, handled_by=actor.user, handled_at=timezone.now()
         )
-        close_alerts(message.pk)
+        if not open_here.exists():
+            close_alerts(message.pk)
 
 
 def do_moderate_member(
