@@ -424,3 +424,22 @@ def test_dismissing_a_claim_note_leaves_a_crisis_alert_open(world: World) -> Non
     )
     assert queue(world) == []
     assert not Notification.objects.filter(message_id=mid, kind="safety", read_at=None).exists()
+
+
+def test_moderators_see_a_held_picture_and_members_do_not(world: World) -> None:
+    buf = io.BytesIO()
+    segno.make("https://u.wechat.com/EFxyz").save(buf, kind="png", scale=10)
+    member = world.client("member")
+    up = member.post(
+        f"/api/v1/groups/{world.group.pk}/attachments",
+        {"kind": "image", "file": SimpleUploadedFile("qr.png", buf.getvalue(), "image/png")},
+    ).json()
+    assert send(member, world.group.pk, "", "qr", attachment=up["id"]).json()["status"] == "held"
+    assert world.client("moderator").get(f"/media/{up['id']}/").status_code == 200
+    assert world.client("member").get(f"/media/{up['id']}/").status_code == 200  # the sender
+    other = User.objects.create_user("other2", password=PASSWORD, display_name="Other")
+    app = group_actions.do_apply(other, world.group, role="patient")
+    group_actions.do_decide(world.users["leader"], app, approve=True)  # type: ignore[arg-type]
+    c = Client()
+    c.force_login(other)
+    assert c.get(f"/media/{up['id']}/").status_code == 404

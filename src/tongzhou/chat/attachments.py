@@ -112,7 +112,8 @@ def attachable(user: User, group_id: int, attachment_id: int) -> Attachment:
 
 def access_attachment(user: User | AnonymousUser, attachment_id: int) -> Attachment:
     """Every fetch is checked: an active member of the group, and the message is visible to
-    them (or they uploaded it). Anything else is the same 404 as a missing file."""
+    them (or they uploaded it; or it waits for approval and they moderate the group). Anything
+    else is the same 404 as a missing file."""
     attachment = Attachment.objects.select_related("message").filter(pk=attachment_id).first()
     if attachment is None:
         raise not_found()
@@ -121,7 +122,8 @@ def access_attachment(user: User | AnonymousUser, attachment_id: int) -> Attachm
         raise not_found()
     mine = user.pk is not None and attachment.uploader_id == user.pk
     message = attachment.message
-    if not mine and (message is None or message.status != Message.Status.VISIBLE):
+    judging = membership.can_moderate and message is not None and not message.deleted_at
+    if not mine and not judging and (message is None or message.status != Message.Status.VISIBLE):
         raise not_found()
     return attachment
 
