@@ -585,12 +585,12 @@ def write_section(path: Path, section: str, notes: str) -> None:
     replace_section(path, section, START_MARK, END_MARK)
 
 
-def old_notes(path: Path) -> str:
-    """Keep the hand-written notes (between the notes markers) across reruns."""
+def old_notes(path: Path, name: str = "delivery") -> str:
+    """Keep the hand-written notes (between the `<name>-notes` markers) across reruns."""
     if not path.exists():
         return ""
     text = path.read_text()
-    a, b = "<!-- delivery-notes:start -->", "<!-- delivery-notes:end -->"
+    a, b = f"<!-- {name}-notes:start -->", f"<!-- {name}-notes:end -->"
     if a in text and b in text:
         return a + text.split(a, 1)[1].split(b, 1)[0] + b
     return ""

@@ -85,8 +85,6 @@ import search as sbench  # noqa: E402  (chat texts, Django set-up)
 
 START_MARK = "<!-- safety:start -->"
 END_MARK = "<!-- safety:end -->"
-NOTES_START = "<!-- safety-notes:start -->"
-NOTES_END = "<!-- safety-notes:end -->"
 GOAL_MS = 5.0
 DEFAULT_PG = "postgres://postgres@127.0.0.1:55432/postgres"
 DB_LABELS = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
@@ -1134,16 +1132,6 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def old_notes(path: Path) -> str:
-    """Hand-written notes (between the notes markers) are kept across reruns."""
-    if not path.exists():
-        return ""
-    text = path.read_text()
-    if NOTES_START in text and NOTES_END in text:
-        return NOTES_START + text.split(NOTES_START, 1)[1].split(NOTES_END, 1)[0] + NOTES_END
-    return ""
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="150,1000", help="comma-separated member counts")
@@ -1202,7 +1190,7 @@ def main() -> int:
             )
         )
     section = render(results, skipped, args, runtime)
-    notes = old_notes(Path(args.out)) if args.out != "-" else ""
+    notes = delivery.old_notes(Path(args.out), "safety") if args.out != "-" else ""
     section = section.replace("NOTES_PLACEHOLDER", notes).replace("\n\n\n", "\n\n")
     if args.out == "-":
         print(section)

@@ -80,10 +80,9 @@ def send_message(request: HttpRequest, gid: int, payload: MessageIn) -> Status[d
 
 def notices_for(message: MessageDict, user: User) -> list[dict[str, Any]]:
     """What only the sender is told (held, crisis lines, worth checking); the same on a retry."""
-    from tongzhou.chat.models import Message
     from tongzhou.safety.queries import sender_notices
 
-    return sender_notices(Message.objects.get(pk=message["id"]), user)
+    return sender_notices(message, user)
 
 
 @router.get("/groups/{gid}/messages", operation_id="list_messages")

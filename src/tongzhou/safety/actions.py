@@ -140,31 +140,20 @@ def do_decide_report(
             raise UserError("not_held", _("This message is not waiting for approval."), 409)
         if action == "done" and report.reason != Report.Reason.CRISIS:
             raise UserError("invalid_action", _("Choose an action from the list."))
+        logged = {
+            "approve": AuditEntry.Action.APPROVE,
+            "reject": AuditEntry.Action.REJECT,
+            "hide": AuditEntry.Action.HIDE,
+            "dismiss": AuditEntry.Action.DISMISS,
+            "done": AuditEntry.Action.CRISIS_SEEN,
+        }
         if action == "approve":
             _approve(actor, message)  # type: ignore[arg-type]  # held implies a message
-            audit(
-                actor.group_id,
-                actor.user,
-                AuditEntry.Action.APPROVE,
-                member_id=report.member_id,
-                message_id=report.message_id,
-                report=report,
-                reason=reason,
-            )
         elif action in ("reject", "hide"):
             if message is None:
                 raise UserError("no_message", _("This report is about a member, not a message."))
             _hide(actor, message)
-            audit(
-                actor.group_id,
-                actor.user,
-                AuditEntry.Action.REJECT if action == "reject" else AuditEntry.Action.HIDE,
-                member_id=report.member_id,
-                message_id=message.pk,
-                report=report,
-                reason=reason,
-            )
-        elif action in MEMBER_ACTIONS:
+        elif action in MEMBER_ACTIONS:  # _act_on_member writes its own entry
             if report.member_id is None:
                 raise UserError(
                     "member_not_found", _("There is no such member in this group."), 404
@@ -172,21 +161,11 @@ def do_decide_report(
             if held:  # a salesman's held message goes with them
                 _hide(actor, message)  # type: ignore[arg-type]
             _act_on_member(actor, report.member_id, action, reason, minutes, report)
-        elif action == "dismiss":
+        if action in logged:
             audit(
                 actor.group_id,
                 actor.user,
-                AuditEntry.Action.DISMISS,
-                member_id=report.member_id,
-                message_id=report.message_id,
-                report=report,
-                reason=reason,
-            )
-        elif action == "done" and report.reason == Report.Reason.CRISIS:
-            audit(
-                actor.group_id,
-                actor.user,
-                AuditEntry.Action.CRISIS_SEEN,
+                logged[action],
                 member_id=report.member_id,
                 message_id=report.message_id,
                 report=report,

@@ -3,7 +3,7 @@ the moderators' queue and the audit log."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Prefetch
 from django.urls import reverse
@@ -16,6 +16,9 @@ from tongzhou.groups.models import Membership, Profession
 from tongzhou.safety.claims import SEEDS
 from tongzhou.safety.models import AuditEntry, Claim, Report
 from tongzhou.safety.resources import region_of, resources_for
+
+if TYPE_CHECKING:
+    from tongzhou.chat.serialize import MessageDict
 
 # Why a moderator was told (notification reason codes).
 ALERTS = {
@@ -125,13 +128,11 @@ def badge_of(m: Message, badges: dict[int, str] | None) -> str | None:
     return badges_of(m.group_id, m.sender_id).get(m.sender_id)
 
 
-def sender_notices(message: Message, user: Any) -> list[dict[str, Any]]:
-    """What only the sender is told about their message (the send answer)."""
+def sender_notices(message: MessageDict, user: Any) -> list[dict[str, Any]]:
+    """What only the sender is told about their message (the send answer), from the message
+    as just serialised: its status and notes are there already; only a crisis is looked up."""
     notices: list[dict[str, Any]] = []
-    reasons = set(
-        Report.objects.filter(message=message, reporter=None).values_list("reason", "held")
-    )
-    if (Report.Reason.SPAM, True) in reasons and message.status == Message.Status.HELD:
+    if message["status"] == Message.Status.HELD and not message["deleted"]:
         notices.append(
             {
                 "type": "held",
@@ -141,11 +142,12 @@ def sender_notices(message: Message, user: Any) -> list[dict[str, Any]]:
                 ),
             }
         )
-    if any(r == Report.Reason.CRISIS for r, _held in reasons):
+    if Report.objects.filter(
+        message_id=message["id"], reporter=None, reason=Report.Reason.CRISIS
+    ).exists():
         notices.append({"type": "crisis", **crisis_card(user)})
-    notes = notes_of(message)
-    if notes:
-        notices.append({"type": "worth_checking", "notes": notes})
+    if message["notes"]:
+        notices.append({"type": "worth_checking", "notes": message["notes"]})
     return notices
 
 
