@@ -881,4 +881,5 @@ ZH = {
     'This application may be selling something. Found:': '这份申请可能是在推销。发现：',
     '%(n)s thing waiting for a moderator': ['%(n)s 件事等管理员处理'],
     'Remove this message from the group? Members will see that a moderator removed it. Why? (for the audit log)': '要从群里移除这条消息吗？成员会看到它被管理员移除。原因是？（记入管理记录）',
+    'The server cannot reach its database just now. Please try again in a moment; sending again will not make a copy.': '服务器暂时连不上它的数据库。请稍后再试；重新发送不会重复。',
 }

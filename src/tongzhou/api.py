@@ -7,6 +7,7 @@ import logging
 import traceback
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, security
@@ -15,6 +16,7 @@ from ninja.parser import Parser
 
 from tongzhou.accounts.tokens import token_for
 from tongzhou.errors import UserError
+from tongzhou.health import unavailable_response
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +115,13 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return error_response(request, 404, "not_found", _("Not found."))
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def on_database_down(request: HttpRequest, exc: Exception) -> HttpResponse:
+    log.warning("database unavailable on %s: %s", request.path, type(exc).__name__)
+    return unavailable_response(request)
 
 
 @api.exception_handler(Exception)

@@ -66,12 +66,16 @@ def _serve(host: str, port: int) -> None:
     )
 
 
-def _work(*, once: bool) -> None:
+def _work(*, once: bool, status: bool) -> None:
+    import json
     import signal
     import threading
 
     from tongzhou import tasks
 
+    if status:
+        print(json.dumps(tasks.queue_status(), indent=2))
+        return
     if once:
         tasks.run_periodic()
         tasks.run_pending()
@@ -81,6 +85,33 @@ def _work(*, once: bool) -> None:
         signal.signal(sig, lambda *_: stop.set())  # finish the task at hand, then stop
     print("Tongzhou worker running; Ctrl+C to stop.", flush=True)
     tasks.work(stop)
+
+
+def _backup_or_restore(ns: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tongzhou.backup import BackupError, backup, restore
+
+    try:
+        if ns.command == "backup":
+            manifest = backup(Path(ns.path))
+            print(
+                f"Backed up {manifest['counts']['messages']} messages, "
+                f"{manifest['counts']['accounts']} accounts and {manifest['media_files']} media "
+                f"files to {ns.path}. Keep TONGZHOU_DATA_KEYS apart from it: it is needed to read it."
+            )
+        else:
+            manifest = restore(Path(ns.path), force=ns.force)
+            _migrate()  # a backup from an older version gets this version's schema
+            print(
+                f"Restored the backup of {manifest['created_at']} "
+                f"({manifest['counts']['messages']} messages, {manifest['media_files']} media "
+                "files). Start the servers with the same TONGZHOU_DATA_KEYS as when it was made."
+            )
+    except BackupError as e:
+        print(f"tongzhou {ns.command}: {e}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,6 +127,18 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="apply database migrations")
     worker = sub.add_parser("worker", help="run background tasks (scale-out mode)")
     worker.add_argument("--once", action="store_true", help="run what is due, then exit")
+    worker.add_argument(
+        "--status", action="store_true", help="print the queue (counts, recent failures), then exit"
+    )
+    back = sub.add_parser("backup", help="snapshot the database and media into one file")
+    back.add_argument(
+        "path", help="the backup file to write, e.g. /backups/tongzhou-2026-11-24.tar"
+    )
+    rest = sub.add_parser("restore", help="replace the database and media with a backup's")
+    rest.add_argument("path", help="a file written by `tongzhou backup`")
+    rest.add_argument(
+        "--force", action="store_true", help="replace a database that already holds accounts"
+    )
     manage = sub.add_parser("manage", help="any Django management command")
     manage.add_argument("args", nargs=argparse.REMAINDER)
     ns = parser.parse_args(argv)
@@ -122,8 +165,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\nPress Ctrl+C to stop.\n", flush=True)
         _serve(ns.host, ns.port)
         return 0
+    if ns.command in ("backup", "restore"):
+        return _backup_or_restore(ns)
     if ns.command == "worker":
-        _work(once=ns.once)
+        _work(once=ns.once, status=ns.status)
         return 0
     if ns.command == "serve":
         _serve(ns.host, ns.port)

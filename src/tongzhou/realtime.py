@@ -8,11 +8,14 @@ events (a restart): the database stays the source of truth and clients catch up 
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+
+from tongzhou import metrics
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +33,14 @@ def _publish(channel: str, event: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    event["at"] = time.time()  # for the delivery-latency metric
     try:
         async_to_sync(layer.group_send)(channel, event)
-    except Exception:  # the layer may be down; clients recover from the database
-        log.exception("fan-out failed for %s event %s", channel, event.get("type"))
+    except Exception as e:  # the layer may be down; clients recover from the database
+        metrics.FANOUT_ERRORS.inc()
+        log.warning(
+            "fan-out failed for %s event %s: %s", channel, event.get("type"), type(e).__name__
+        )
 
 
 def publish(group_id: int, event: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ TONGZHOU_LINK_PREVIEW_ALLOW_HOST  one host:port previews may fetch although it i
 EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, EMAIL_USE_SSL,
 DEFAULT_FROM_EMAIL  SMTP for the optional e-mail digest; without EMAIL_HOST no mail is sent
 TONGZHOU_SITE_URL   the address members open (links in e-mails), e.g. https://tz.example.org
+TONGZHOU_RATE_LIMITS  override rate limits, e.g. "send_minute=40/60,send_hour=600/3600"
 """
 
 from __future__ import annotations
@@ -140,6 +141,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         )
     }
 else:
+    # Not kept: Django runs each ASGI request in a thread of its own, so a kept connection is
+    # never reused and PostgreSQL runs out of them (bench/scaleout.py found it). A pool is
+    # the better fix (docs/performance.md).
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -272,3 +276,21 @@ RATE_LIMITS = {
     "application_day": (5, 86400),
     "report_hour": (20, 3600),
 }
+
+
+def _rate_limits(text: str) -> dict[str, tuple[int, int]]:
+    """TONGZHOU_RATE_LIMITS="send_minute=40/60,send_hour=600/3600" overrides some limits."""
+    limits = dict(RATE_LIMITS)
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _sep, value = item.partition("=")
+        count, _slash, seconds = value.partition("/")
+        if name.strip() not in RATE_LIMITS or not count.isdigit() or not seconds.isdigit():
+            raise ImproperlyConfigured(
+                f"TONGZHOU_RATE_LIMITS: {item!r} is not NAME=COUNT/SECONDS with NAME one of "
+                + ", ".join(RATE_LIMITS)
+            )
+        limits[name.strip()] = (int(count), int(seconds))
+    return limits
+
+
+RATE_LIMITS = _rate_limits(os.environ.get("TONGZHOU_RATE_LIMITS", ""))

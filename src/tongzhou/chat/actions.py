@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -10,6 +11,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from tongzhou import metrics
 from tongzhou.accounts.models import User
 from tongzhou.chat.attachments import attachable
 from tongzhou.chat.mentions import find_mentions, save_mentions
@@ -103,6 +105,7 @@ def do_send_message(
         membership, client_id, text, kind, reply_to, has_attachment=attachment is not None
     )
     check_personal_data(text, confirm_personal_data)
+    started = time.perf_counter()
     try:
         with transaction.atomic():
             # Serialise sends per group so ids commit in order and prev_id is exact.
@@ -145,6 +148,8 @@ def do_send_message(
         if previous is None:
             raise
         return message_dict(previous), False
+    metrics.SEND_SECONDS.observe(time.perf_counter() - started)
+    metrics.MESSAGES_SENT.inc()
     log.debug("message %s sent to group %s by user %s", message.pk, group_id, user.pk)
     return data, True
 

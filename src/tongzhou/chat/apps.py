@@ -7,3 +7,6 @@ class ChatConfig(AppConfig):
 
     def ready(self) -> None:
         from tongzhou.chat import attachments  # noqa: F401  (registers the file clean-up)
+        from tongzhou.metrics import register_collectors
+
+        register_collectors()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import time
 from typing import Any
 from urllib.parse import parse_qs
@@ -12,12 +13,14 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.utils.translation import gettext as _
 
+from tongzhou import metrics
 from tongzhou.accounts.wsauth import still_signed_in
 from tongzhou.chat.actions import do_send_message
 from tongzhou.chat.changes import CHANGES_PAGE, changes_after
 from tongzhou.chat.queries import last_message_id, list_messages
 from tongzhou.errors import UserError
 from tongzhou.groups.queries import membership_of
+from tongzhou.health import DATABASE_DOWN, unavailable_body
 from tongzhou.ratelimit import TokenBucket
 from tongzhou.realtime import group_channel, user_channel
 
@@ -34,6 +37,7 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
     group_id: int
     last_sent_id: int
     joined: bool = False
+    counted: bool = False  # in the connected-sockets metric
     checked_at: float = 0.0
     closing: bool = False  # once set, nothing more is sent or accepted on this socket
 
@@ -66,6 +70,8 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
             after = -1
         newest = await database_sync_to_async(self._newest)()
         await self.accept()
+        self.counted = True
+        metrics.CONNECTED.inc()
         if after >= 0:
             # A cursor beyond the newest message (a restored backup, a bad client) would
             # otherwise swallow every later message as a "duplicate".
@@ -99,7 +105,9 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def still_member(self) -> bool:
         """Membership from the database, not from events (which the fan-out may lose)."""
-        self.checked_at = time.monotonic()
+        # Spread over 20-30 s: sockets that connected together (after a restart) must not all
+        # recheck at the same moment (bench/scaleout.py saw a 5 s stall from that).
+        self.checked_at = time.monotonic() - random.uniform(0, RECHECK_SECONDS / 3)
         member = await database_sync_to_async(membership_of)(self.scope["user"], self.group_id)
         return member is not None
 
@@ -135,6 +143,7 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
                 if upto is not None and m["id"] > upto:
                     return True
                 await self.send_json({"type": "message.new", "message": m})
+                metrics.DELIVERIES.inc()
                 self.last_sent_id = m["id"]
             if len(page) < REPLAY_PAGE:
                 if upto is not None:
@@ -142,6 +151,9 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
                 return True
 
     async def disconnect(self, code: int) -> None:
+        if self.counted:
+            self.counted = False
+            metrics.CONNECTED.dec()
         if self.joined:
             await self.channel_layer.group_discard(group_channel(self.group_id), self.channel_name)
             await self.channel_layer.group_discard(
@@ -174,6 +186,9 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
             self.last_sent_id = message["id"]
             return
         await self.send_json({"type": "message.new", "message": message})
+        metrics.DELIVERIES.inc()
+        if "at" in event:
+            metrics.DELIVERY_SECONDS.observe(max(time.time() - event["at"], 0.0))
         self.last_sent_id = message["id"]
 
     async def message_updated(self, event: dict[str, Any]) -> None:
@@ -267,6 +282,16 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
             notices = await database_sync_to_async(notices_for)(message, self.scope["user"])
         except UserError as e:
             await self.send_error(content.get("client_id"), e.code, str(e.message))
+            return
+        except DATABASE_DOWN:  # the same frame sent again later is safe (client_id)
+            metrics.DATABASE_UNAVAILABLE.inc()
+            await self.send_json(
+                {
+                    "type": "error",
+                    "client_id": content.get("client_id"),
+                    "error": unavailable_body(),
+                }
+            )
             return
         await self.send_json(
             {

@@ -24,6 +24,7 @@ from tongzhou.chat.opengraph import PagePreview, parse_preview
 from tongzhou.chat.render import first_link
 from tongzhou.errors import UserError
 from tongzhou.groups.models import Group
+from tongzhou.tasks import retried
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ def _picture(card: PagePreview) -> tuple[str, str]:
 
 
 @task()
+@retried
 def fetch_preview(message_id: int) -> str:
     preview = LinkPreview.objects.filter(
         message_id=message_id, status=LinkPreview.Status.PENDING

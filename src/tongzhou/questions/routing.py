@@ -31,6 +31,7 @@ from tongzhou.notify.digest import in_quiet_hours
 from tongzhou.notify.models import EmailSettings, Notification
 from tongzhou.questions.models import HelperSettings, Question
 from tongzhou.questions.search import SIMILAR_ENOUGH, index_for
+from tongzhou.tasks import retried
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +278,7 @@ def route_due_questions(now: datetime | None = None) -> int:
 
 
 @task()
+@retried
 def route_task(question_id: int) -> None:
     now = timezone.now()
     for q in due_questions(now).filter(pk=question_id):
