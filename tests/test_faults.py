@@ -282,7 +282,7 @@ def test_killing_a_server_mid_burst_loses_nothing(cluster: Cluster, group: dict[
 
 
 def test_restarting_redis_mid_burst(cluster: Cluster, group: dict[str, Any]) -> None:
-    burst = Burst(cluster, group, total=3_000)
+    burst = Burst(cluster, group, total=2_000)
     seen: dict[str, Any] = {}
 
     async def restart_redis() -> None:
@@ -309,7 +309,7 @@ def test_restarting_redis_mid_burst(cluster: Cluster, group: dict[str, Any]) -> 
 
 
 def test_restarting_postgresql_mid_burst(cluster: Cluster, group: dict[str, Any]) -> None:
-    burst = Burst(cluster, group, total=3_000)
+    burst = Burst(cluster, group, total=2_000)
     seen: dict[str, Any] = {}
 
     async def restart_postgres() -> None:

@@ -184,3 +184,12 @@ async def test_socket_frames_are_bounded_and_rate_limited() -> None:
     # A frame over 64 KiB closes the socket (1009: message too big).
     await member.send_to(text_data='{"type": "send", "text": "' + "x" * 70_000 + '"}')
     assert await next_close_code(member) == 1009
+
+
+def test_jump_to_a_date_with_an_odd_offset_is_not_a_server_error(world: World) -> None:
+    """Found by schemathesis on PostgreSQL: a -17:00 offset made the query fail with 500."""
+    r = world.client("member").get(
+        f"/api/v1/groups/{world.group.pk}/messages",
+        {"at": "2185-09-01T21:42:56-17:00", "limit": 5},
+    )
+    assert r.status_code in (200, 422), r.content

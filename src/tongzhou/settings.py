@@ -19,6 +19,7 @@ TONGZHOU_LINK_PREVIEW_ALLOW_HOST  one host:port previews may fetch although it i
 EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, EMAIL_USE_SSL,
 DEFAULT_FROM_EMAIL  SMTP for the optional e-mail digest; without EMAIL_HOST no mail is sent
 TONGZHOU_SITE_URL   the address members open (links in e-mails), e.g. https://tz.example.org
+TONGZHOU_DB_POOL_SIZE  PostgreSQL connections per process (default 20)
 TONGZHOU_RATE_LIMITS  override rate limits, e.g. "send_minute=40/60,send_hour=600/3600"
 """
 
@@ -141,10 +142,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         )
     }
 else:
-    # Not kept: Django runs each ASGI request in a thread of its own, so a kept connection is
-    # never reused and PostgreSQL runs out of them (bench/scaleout.py found it). A pool is
-    # the better fix (docs/performance.md).
+    # A pool per process: a new connection per request cost PostgreSQL a fork and cold
+    # caches on every send, and CONN_MAX_AGE cannot help, since Django runs each ASGI request
+    # in a thread of its own (bench/scaleout.py saw both). Connections are checked when
+    # taken, so a restarted PostgreSQL costs no failed request beyond those in flight.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # Django passes the pool its check
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": int(os.environ.get("TONGZHOU_DB_POOL_SIZE", "20")),
+        "timeout": 10,  # then the request answers 503 "unavailable", to retry
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from django.db import DataError
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -109,9 +110,9 @@ def get_messages(
             at = timezone.make_aware(at)
         try:
             at.astimezone(UTC)  # the database compares in UTC: year 1 or 9999 may not fit
-        except OverflowError:
+            around = first_message_at(membership.group_id, at)
+        except (OverflowError, DataError):  # PostgreSQL has its own limits (found by fuzzing)
             raise ValidationError([{"loc": ("query", "at"), "type": "datetime_range"}]) from None
-        around = first_message_at(membership.group_id, at)
     if around is not None:
         answer["anchor"] = around
         answer["newest_id"] = last_visible_id(membership.group_id)
