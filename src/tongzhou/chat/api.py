@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import DataError
+from django.db import DataError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -110,7 +110,8 @@ def get_messages(
             at = timezone.make_aware(at)
         try:
             at.astimezone(UTC)  # the database compares in UTC: year 1 or 9999 may not fit
-            around = first_message_at(membership.group_id, at)
+            with transaction.atomic():  # a savepoint: the refused query leaves nothing aborted
+                around = first_message_at(membership.group_id, at)
         except (OverflowError, DataError):  # PostgreSQL has its own limits (found by fuzzing)
             raise ValidationError([{"loc": ("query", "at"), "type": "datetime_range"}]) from None
     if around is not None:
