@@ -194,4 +194,6 @@ def test_jump_to_a_date_with_an_odd_offset_is_not_a_server_error(world: World) -
     )
     assert r.status_code in (200, 422), r.content
     # and the request's transaction is still usable afterwards (tests run inside one)
-    assert world.client("member").get(f"/api/v1/groups/{world.group.pk}/messages").status_code == 200
+    assert (
+        world.client("member").get(f"/api/v1/groups/{world.group.pk}/messages").status_code == 200
+    )
