@@ -11,7 +11,7 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess  # nosec B404 - pg_dump / pg_restore, with argument lists
+import subprocess  # nosec B404
 import tarfile
 import tempfile
 from pathlib import Path
@@ -73,6 +73,7 @@ def _pg_env() -> dict[str, str]:
 
 
 def _run(args: list[str], env: dict[str, str]) -> None:
+    # pg_dump and pg_restore, with an argument list (never a shell)
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)  # nosec B603
     if done.returncode != 0:
         raise BackupError(f"{Path(args[0]).name} failed: {done.stderr.strip()[-2000:]}")
