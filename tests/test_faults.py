@@ -179,18 +179,32 @@ class Burst:
                 await self.until(lambda: self.acked >= self.total * at, 600, "burst under way")
                 await fault()
             await asyncio.wait_for(asyncio.gather(*senders), 900)
-            expected = self.expected()
-            await self.until(
-                lambda: all(len(m.received) >= len(expected) for m in self.members),
-                180,
-                "every member holds every acknowledged message",
-            )
+            await self.drain(len(self.expected()))
         finally:
             for task in listeners:
                 task.cancel()
             await asyncio.gather(*listeners, return_exceptions=True)
             for c in clients:
                 await c.aclose()
+
+    async def drain(self, want: int, stall: float = 60.0) -> None:
+        """Wait while deliveries keep coming: on a busy machine the sockets may lag the sends
+        by minutes, but a lost message shows as no progress at all for `stall` seconds."""
+        last, last_change = -1, time.monotonic()
+        while not all(len(m.received) >= want for m in self.members):
+            got = sum(len(m.received) for m in self.members)
+            if got != last:
+                last, last_change = got, time.monotonic()
+            elif time.monotonic() - last_change > stall:
+                short = [
+                    (m.n, m.home, want - len(m.received), m.connects)
+                    for m in self.members
+                    if len(m.received) < want
+                ]
+                raise AssertionError(
+                    f"no delivery for {stall:.0f} s; (member, home, missing, connects): {short[:20]}"
+                )
+            await asyncio.sleep(0.2)
 
     def expected(self) -> list[int]:
         return sorted(i for m in self.members for i in m.acked.values())
