@@ -20,7 +20,7 @@ from tongzhou.chat.changes import CHANGES_PAGE, changes_after
 from tongzhou.chat.queries import last_message_id, list_messages
 from tongzhou.errors import UserError
 from tongzhou.groups.queries import membership_of
-from tongzhou.health import DATABASE_DOWN, unavailable_body
+from tongzhou.health import DATABASE_DOWN, unavailable_text
 from tongzhou.ratelimit import TokenBucket
 from tongzhou.realtime import group_channel, user_channel
 
@@ -257,10 +257,9 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.receive_json(content)
 
-    async def send_error(self, client_id: Any, code: str, message: str) -> None:
-        await self.send_json(
-            {"type": "error", "client_id": client_id, "error": {"code": code, "message": message}}
-        )
+    async def send_error(self, client_id: Any, code: str, message: str, **extra: Any) -> None:
+        error = {"code": code, "message": message, **extra}
+        await self.send_json({"type": "error", "client_id": client_id, "error": error})
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         reply_to = content.get("reply_to")
@@ -285,12 +284,8 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
             return
         except DATABASE_DOWN:  # the same frame sent again later is safe (client_id)
             metrics.DATABASE_UNAVAILABLE.inc()
-            await self.send_json(
-                {
-                    "type": "error",
-                    "client_id": content.get("client_id"),
-                    "error": unavailable_body(),
-                }
+            await self.send_error(
+                content.get("client_id"), "unavailable", unavailable_text(), retryable=True
             )
             return
         await self.send_json(
