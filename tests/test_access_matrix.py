@@ -687,6 +687,24 @@ def test_public_pages(world: World, role: str, path: str) -> None:
         assert r["Location"] == "/groups/"
 
 
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    "path", ["/offline/", "/sw.js", "/manifest.webmanifest", "/favicon.ico"]
+)
+def test_app_files(world: World, role: str, path: str) -> None:
+    """The installable app's files are the same for everyone and hold nothing personal: the
+    offline page is kept on the phone at install and shown to whoever holds it."""
+    do_send_message(world.users["leader"], world.group.pk, client_id="seed", text=SECRET)  # type: ignore[arg-type]
+    r = world.client(role).get(path)
+    assert r.status_code == 200, (role, path)
+    body = b"".join(r.streaming_content) if r.streaming else r.content  # type: ignore[attr-defined]
+    assert SECRET.encode() not in body
+    if role != "anonymous":
+        user = world.users[role]
+        assert user.username.encode() not in body and user.display_name.encode() not in body
+        assert b"csrfmiddlewaretoken" not in body
+
+
 # Form posts on pages: what each position may change. Refusals are 403 (anonymous: 302).
 PAGE_POSTS: list[tuple[str, str, dict[str, str], dict[str, int]]] = [
     (

@@ -117,6 +117,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tongzhou.notify.context.unread",
+                "tongzhou.accounts.context.reading",
             ],
         },
     },
@@ -202,7 +203,9 @@ LOGIN_REDIRECT_URL = "groups:directory"
 LOGOUT_REDIRECT_URL = "home"
 
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", _("English")), ("zh-hans", _("简体中文"))]
+# Each language is named in itself, the same in every interface: every catalogue translates
+# these names as themselves (zh_Hant keeps 简体中文: see scripts/zh_hant_review.py).
+LANGUAGES = [("en", _("English")), ("zh-hans", _("简体中文")), ("zh-hant", _("繁體中文"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_I18N = True
 TIME_ZONE = os.environ.get("TONGZHOU_TIME_ZONE", "Asia/Shanghai")

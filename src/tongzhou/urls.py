@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from tongzhou import health, views
+from tongzhou import health, pwa, views
 from tongzhou.api import api
 from tongzhou.chat import views as chat_views
 from tongzhou.knowledge import views as knowledge_views
@@ -19,6 +19,10 @@ urlpatterns = [
     path("media/<int:aid>/", chat_views.media_file, name="media"),
     path("media/<int:aid>/thumb", chat_views.media_file, {"variant": "thumb"}, name="media_thumb"),
     path("media/link/<int:mid>", chat_views.link_image, name="media_link"),
+    path("sw.js", pwa.service_worker, name="service_worker"),
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("offline/", pwa.offline, name="offline"),
+    path("favicon.ico", pwa.favicon, name="favicon"),
     path("livez", health.live, name="livez"),
     path("readyz", health.ready, name="readyz"),
     path("metrics", health.prometheus, name="metrics"),

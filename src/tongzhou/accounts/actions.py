@@ -18,6 +18,7 @@ from tongzhou.accounts.models import (
     Profile,
     Role,
     SignInFailure,
+    TextSize,
     User,
     UserSession,
     Visibility,
@@ -127,7 +128,7 @@ def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
     data = dict(data)
     consent_given = data.pop("health_consent", None)
     allowed = set(HEALTH_FIELDS) | {f"{f}_visibility" for f in HEALTH_FIELDS} | {"role"}
-    allowed |= {"display_name", "credit_in_knowledge", "region"}
+    allowed |= {"display_name", "credit_in_knowledge", "region", "text_size", "high_contrast"}
     unknown = set(data) - allowed
     if unknown:
         raise UserError(
@@ -135,10 +136,10 @@ def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
         )
     changed: list[str] = []
     for key, value in data.items():
-        if key == "credit_in_knowledge":
+        if key in ("credit_in_knowledge", "high_contrast"):
             if not isinstance(value, bool):
                 raise UserError("invalid_input", _("Choose yes or no."))
-            profile.credit_in_knowledge = value
+            setattr(profile, key, value)
             changed.append(key)
             continue
         ok_types: tuple[type, ...] = (str, int) if key == "diagnosis_year" else (str,)
@@ -153,6 +154,8 @@ def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
 
             if value not in ("", *regions()):
                 raise UserError("invalid_region", _("Choose where you live from the list."))
+        if key == "text_size" and value not in TextSize.values:
+            raise UserError("invalid_text_size", _("Choose a text size from the list."))
         if key == "role" and value not in Role.values:
             raise UserError("invalid_role", _("Choose a role from the list."))
         if key == "phase" and value not in [*Phase.values, ""]:

@@ -56,6 +56,8 @@ class ProfileIn(Schema):
     phase_visibility: str | None = None
     credit_in_knowledge: bool | None = None  # named on knowledge entries made from my words
     health_consent: bool | None = None  # needed once, before the first health detail is kept
+    text_size: str | None = None  # normal, large or largest: every page's text
+    high_contrast: bool | None = None
 
 
 class MeOut(Schema):
@@ -70,6 +72,8 @@ def _me(user: User, profile: Profile) -> dict[str, object]:
         "role": profile.role,
         "health_consent": actions.has_health_consent(user),
         "credit_in_knowledge": profile.credit_in_knowledge,
+        "text_size": profile.text_size,
+        "high_contrast": profile.high_contrast,
     }
     for f in HEALTH_FIELDS:
         fields[f] = getattr(profile, f)

@@ -46,6 +46,12 @@ class Phase(models.TextChoices):
 HEALTH_FIELDS = ("cancer_type", "stage", "hospital", "diagnosis_year", "phase")
 
 
+class TextSize(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    LARGE = "large", _("Large")
+    LARGEST = "largest", _("Largest")
+
+
 class Profile(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.PATIENT)
@@ -76,6 +82,11 @@ class Profile(models.Model):
     credit_in_knowledge = models.BooleanField(_("name me in knowledge entries"), default=True)
     # Whose crisis lines to show this member (safety/resources.py); blank: the server's default.
     region = models.CharField(_("where you live"), max_length=8, blank=True)
+    # Reading comfort, applied to every page (a class on <html>; see accounts/context.py).
+    text_size = models.CharField(
+        _("text size"), max_length=8, choices=TextSize.choices, default=TextSize.NORMAL
+    )
+    high_contrast = models.BooleanField(_("high contrast"), default=False)
 
     def __str__(self) -> str:
         return f"profile of user {self.user_id}"

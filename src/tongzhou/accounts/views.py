@@ -9,6 +9,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -21,6 +22,7 @@ from tongzhou.accounts.models import (
     Phase,
     Profile,
     Role,
+    TextSize,
     TotpDevice,
     User,
     Visibility,
@@ -80,7 +82,21 @@ def profile(request: HttpRequest) -> HttpResponse:
         actions.do_withdraw_health_consent(user)
         messages.success(request, _("Consent withdrawn. Your health details are deleted."))
         return redirect("accounts:profile")
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("action") == "reading":
+        try:
+            do_update_profile(
+                user,
+                {
+                    "text_size": request.POST.get("text_size", ""),
+                    "high_contrast": request.POST.get("high_contrast") == "yes",
+                },
+            )
+        except UserError as e:
+            error = e.message
+        else:
+            messages.success(request, _("Saved. Every page now uses these settings."))
+            return redirect(f"{reverse('accounts:profile')}#reading")
+    if request.method == "POST" and error is None:
         keys = [
             "display_name",
             "role",
@@ -118,6 +134,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             "regions": [(r["region"], r["name"]) for r in all_resources()],
             "roles": Role.choices,
             "phases": Phase.choices,
+            "text_sizes": TextSize.choices,
             "visibilities": Visibility.choices,
             "health_consent": actions.has_health_consent(user),
             "error": error,
@@ -131,6 +148,8 @@ def logout(request: HttpRequest) -> HttpResponseBase:
     """Django's sign-out, then tell this person's sockets: the one on this session closes."""
     user_id = request.user.pk if request.user.is_authenticated else None
     response = auth_views.LogoutView.as_view()(request)
+    # The phone forgets what the app kept: pages read offline, unsent messages, settings.
+    response["Clear-Site-Data"] = '"cache", "storage"'
     if user_id is not None:
         recheck_sockets_on_commit(user_id)  # after the flush, so the check sees it gone
     return response
@@ -223,7 +242,9 @@ def delete_account(request: HttpRequest) -> HttpResponse:
         else:
             request.session.flush()
             messages.success(request, _("Your account is deleted. Take care of yourself."))
-            return redirect("home")
+            gone = redirect("home")
+            gone["Clear-Site-Data"] = '"cache", "storage"'  # as on sign-out
+            return gone
     return render(
         request,
         "accounts/delete.html",

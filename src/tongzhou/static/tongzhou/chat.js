@@ -5,6 +5,7 @@ import { emojiButton, setupEmoji, setupMentions } from "./chat-compose.js";
 import { decorateQuestion, setupAskedBefore } from "./chat-questions.js";
 import { markTerms, setupGlossary } from "./glossary.js";
 import { askPersonalData, decorateSafety, setupReport, setupWarnings, showNotices } from "./chat-safety.js";
+import { canSpeak, speak } from "./speak.js";
 
 const config = JSON.parse(document.getElementById("chat-config").textContent);
 const t = JSON.parse(document.getElementById("chat-i18n").textContent);
@@ -151,6 +152,9 @@ function build(m) {
     }
     renderMedia(li.querySelector(".media"), m, { me: config.me, t, onOpen: openPicture });
     renderReactions(li, m);
+    const speakButton = li.querySelector(".speak-button");
+    speakButton.hidden = !canSpeak || !m.text;
+    speakButton.addEventListener("click", () => speak(text.innerText, speakButton));
     li.querySelector(".reply-button").addEventListener("click", () => startReply(m));
     li.querySelector(".react-button").addEventListener("click", (e) => togglePicker(li, m, e.currentTarget));
     const edit = li.querySelector(".edit-button");
@@ -257,6 +261,7 @@ async function call(method, url, body) {
   if (!r.ok) {
     const err = new Refusal((data.error && data.error.message) || t.sendFailed);
     err.code = data.error && data.error.code;
+    err.status = r.status;
     throw err;
   }
   return data;
@@ -382,6 +387,7 @@ function insert(m) {
     if (el.dataset.id && Number(el.dataset.id) > m.id) { after = el; break; }
   }
   list.insertBefore(li, after);
+  if (!after) for (const q of list.querySelectorAll(".queued")) list.append(q); // the outbox stays last
   if (!unreadMarked && isUnread(m)) placeMarker(li);
   lastId = Math.max(lastId, m.id);
   newestShown = Math.max(newestShown, m.id);
@@ -543,14 +549,17 @@ log.addEventListener("scroll", () => {
 });
 
 function setConn(state, text) {
+  if (state === "reconnecting" && !navigator.onLine) { state = "offline"; text = t.offline; }
   conn.dataset.state = state;
   conn.textContent = text;
 }
+window.addEventListener("offline", () => setConn("offline", t.offline));
+window.addEventListener("online", () => { setConn("reconnecting", t.reconnecting); flushOutbox(); });
 
 function connect() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(`${proto}://${location.host}/ws/groups/${config.groupId}/?after=${streamId}&changes_after=${changeSeq}`);
-  socket.addEventListener("open", () => { retryDelay = 500; setConn("live", t.live); });
+  socket.addEventListener("open", () => { retryDelay = 500; setConn("live", t.live); flushOutbox(); });
   socket.addEventListener("message", (ev) => {
     const data = JSON.parse(ev.data);
     if (data.type === "message.updated") {
@@ -712,6 +721,7 @@ form.addEventListener("submit", async (e) => {
   const text = textarea.value;
   if (!text.trim() && !attachment) { showError(t.empty); return; }
   if (length(text.trim()) > config.maxChars) { showError(fmt(t.tooLong, { n: length(text.trim()), max: config.maxChars })); return; }
+  if ((editing || attachment) && !navigator.onLine) { showError(t.offlineMedia); return; }
   if (editing) {
     const url = `${api}/messages/${editing.id}`;
     try {
@@ -729,6 +739,7 @@ form.addEventListener("submit", async (e) => {
     return;
   }
   pendingClientId = pendingClientId || newClientId();
+  if (!navigator.onLine && !attachment) { queueMessage(); return; }
   sending = true;
   sendButton.disabled = true;
   sendButton.textContent = t.sending;
@@ -755,13 +766,106 @@ form.addEventListener("submit", async (e) => {
     pendingClientId = null; replyTo = null; replying.hidden = true; isQuestion.checked = false;
     clearAttachment();
   } catch (err) {
-    showError(reason(err, t.sendFailed)); // text stays in the composer; the same client_id is reused
+    // The network is gone (not a refusal): the message waits in the outbox, same client_id.
+    if (!(err instanceof Refusal) && !attachment) queueMessage();
+    else showError(reason(err, t.sendFailed)); // text stays in the composer; the same client_id is reused
   } finally {
     sending = false;
     sendButton.disabled = closedForGood;
     sendButton.textContent = sendButton.dataset.label;
   }
 });
+
+// Messages written without a connection wait in an outbox, kept in localStorage in case the
+// app is closed, and go out in order when the network is back. Each keeps its client_id, so a
+// send whose answer was lost never arrives twice. Sign-out clears it (Clear-Site-Data).
+const outboxKey = `tongzhou-outbox-${config.groupId}-${config.me}`;
+let outbox = [];
+try { outbox = JSON.parse(localStorage.getItem(outboxKey) || "[]"); } catch (e) { outbox = []; }
+const saveOutbox = () => {
+  if (outbox.length) localStorage.setItem(outboxKey, JSON.stringify(outbox));
+  else localStorage.removeItem(outboxKey);
+};
+let flushing = false;
+
+function showQueued(body) {
+  const li = document.createElement("li");
+  li.className = "message mine queued";
+  li.id = `q-${body.client_id}`;
+  const bubble = document.createElement("div");
+  bubble.className = "bubble";
+  const text = document.createElement("div");
+  text.className = "text";
+  text.textContent = body.text;
+  const foot = document.createElement("div");
+  foot.className = "foot queued-tag";
+  foot.textContent = `⏳ ${t.queued}`;
+  bubble.append(text, foot);
+  li.append(bubble);
+  list.append(li);
+  log.scrollTop = log.scrollHeight;
+}
+
+function queueMessage() {
+  const body = {
+    client_id: pendingClientId, text: textarea.value, kind: isQuestion.checked ? "question" : "text",
+    reply_to: replyTo, attachment: null,
+  };
+  outbox.push(body);
+  saveOutbox();
+  showQueued(body);
+  textarea.value = ""; count.textContent = ""; errorBox.hidden = true;
+  pendingClientId = null; replyTo = null; replying.hidden = true; isQuestion.checked = false;
+  if (navigator.onLine) setTimeout(flushOutbox, 2000); // a dropped request on a live line
+}
+
+async function flushOutbox() {
+  if (flushing || !outbox.length) return;
+  flushing = true;
+  try {
+    while (outbox.length) {
+      const body = outbox[0];
+      let sent = null;
+      try {
+        sent = await call("POST", `${api}/messages`, body);
+      } catch (err) {
+        const later = !(err instanceof Refusal) || err.status >= 500 || err.status === 429;
+        if (later) return; // still offline or busy: the next "online", reconnect or tick retries
+        // Refused (personal data to confirm, muted…): the words go back to the writer.
+        if (!textarea.value) textarea.value = body.text;
+        showError(fmt(t.queuedNotSent, { reason: reason(err, t.sendFailed) }));
+      }
+      outbox.shift();
+      saveOutbox();
+      document.getElementById(`q-${body.client_id}`)?.remove();
+      if (sent) insert(sent);
+    }
+  } finally {
+    flushing = false;
+  }
+}
+outbox.forEach(showQueued);
+setInterval(() => { if (navigator.onLine) flushOutbox(); }, 15000);
+
+// Talking instead of typing (like WeChat's 按住说话): the hold-to-talk button fills the
+// composer. The choice stays on this phone.
+const modeKey = "tongzhou-voice-mode";
+const modeButton = document.getElementById("mode-button");
+function setVoiceMode(on) {
+  form.classList.toggle("voice-mode", on);
+  modeButton.setAttribute("aria-pressed", String(on));
+  const label = on ? t.typeInstead : t.talkInstead;
+  modeButton.setAttribute("aria-label", label);
+  modeButton.title = label;
+  document.getElementById("mode-icon").textContent = on ? "⌨️" : "🎙️";
+  localStorage.setItem(modeKey, on ? "1" : "");
+}
+modeButton.addEventListener("click", () => {
+  const on = !form.classList.contains("voice-mode");
+  setVoiceMode(on);
+  (on ? document.getElementById("voice-button") : textarea).focus();
+});
+setVoiceMode(localStorage.getItem(modeKey) === "1");
 
 setupRecorder({
   button: document.getElementById("voice-button"),
