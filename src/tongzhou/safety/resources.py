@@ -24,10 +24,20 @@ def regions() -> dict[str, Any]:
     return _load(str(settings.CRISIS_RESOURCES or SHIPPED))
 
 
+@lru_cache(maxsize=1)
+def _s2t() -> Any:
+    import opencc
+
+    return opencc.OpenCC("s2t")
+
+
 def _pick(value: Any, lang: str) -> str:
-    if isinstance(value, dict):
-        return str(value.get(lang) or value.get("en") or next(iter(value.values()), ""))
-    return str(value or "")
+    if not isinstance(value, dict):
+        return str(value or "")
+    if lang == "zh-hant" and not value.get("zh-hant") and value.get("zh-hans"):
+        # Traditional readers: the operator's own wording if given, else converted.
+        return str(_s2t().convert(value["zh-hans"]))
+    return str(value.get(lang) or value.get("en") or next(iter(value.values()), ""))
 
 
 def region_of(user: Any) -> str:
@@ -44,7 +54,8 @@ def region_of(user: Any) -> str:
 
 def resources_for(region: str) -> dict[str, Any]:
     """One region's lines in the reader's language, ready for a card or a page."""
-    lang = "zh-hans" if (get_language() or "en").lower().startswith("zh") else "en"
+    code = (get_language() or "en").lower()
+    lang = ("zh-hant" if code == "zh-hant" else "zh-hans") if code.startswith("zh") else "en"
     r = regions()[region]
     return {
         "region": region,
