@@ -89,6 +89,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "tongzhou.compress.TextGZipMiddleware",  # outermost: it sees WhiteNoise's files too
     "django.middleware.security.SecurityMiddleware",
     "tongzhou.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

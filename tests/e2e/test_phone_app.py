@@ -98,9 +98,7 @@ def test_the_app_installs_keeps_pages_offline_and_sends_what_was_written_offline
     leader, group = group_with_member("同舟互助群", "xiaomei", PASSWORD)
     gid = group.pk
     second_member(leader, group, "laozhang", "老张")
-    entry = do_create_entry(
-        leader, gid, title=ENTRY_TITLE, body=ENTRY_BODY, category="treatment"
-    )
+    entry = do_create_entry(leader, gid, title=ENTRY_TITLE, body=ENTRY_BODY, category="treatment")
     do_add_term(leader, gid, term="毕业", also="", meaning="治疗全部结束，进入定期复查。")
     with quiet_fan_out():
         do_send_message(leader, gid, client_id="hello", text="大家好，欢迎新朋友。")
@@ -194,7 +192,9 @@ def test_the_app_installs_keeps_pages_offline_and_sends_what_was_written_offline
     page.route(re.compile(r".*/api/v1/groups/\d+/messages$"), drop_answer)
     page.locator("#text").fill(lost_text)
     page.locator("#send").click()
-    expect(page.locator("#messages .message:not(.queued)").filter(has_text=lost_text)).to_have_count(1)
+    expect(
+        page.locator("#messages .message:not(.queued)").filter(has_text=lost_text)
+    ).to_have_count(1)
     expect(page.locator("#messages .message.queued")).to_have_count(0)
     assert Message.objects.filter(text=lost_text).count() == 1
     assert Message.objects.get(text=lost_text).client_id == dropped[0]
@@ -220,13 +220,15 @@ def test_read_aloud_talk_instead_of_type_and_bigger_text(
 ) -> None:
     leader, group = group_with_member("Head and neck group", "xiaomei", PASSWORD)
     gid = group.pk
-    entry = do_create_entry(
-        leader, gid, title=ENTRY_TITLE, body=ENTRY_BODY, category="treatment"
-    )
+    entry = do_create_entry(leader, gid, title=ENTRY_TITLE, body=ENTRY_BODY, category="treatment")
     do_add_term(leader, gid, term="毕业", also="", meaning="治疗全部结束，进入定期复查。")
     with quiet_fan_out():
-        zh_id = do_send_message(leader, gid, client_id="zh", text="今天复查结果很好，谢谢大家！")[0]["id"]
-        en_id = do_send_message(leader, gid, client_id="en", text="Drink water before bed.")[0]["id"]
+        zh_id = do_send_message(leader, gid, client_id="zh", text="今天复查结果很好，谢谢大家！")[
+            0
+        ]["id"]
+        en_id = do_send_message(leader, gid, client_id="en", text="Drink water before bed.")[0][
+            "id"
+        ]
 
     zh = "zh-CN"
     page = phone(browser, asgi_server, "xiaomei", zh)
@@ -291,3 +293,47 @@ def test_read_aloud_talk_instead_of_type_and_bigger_text(
     box = page.locator("#text").bounding_box()
     assert box and box["height"] >= 52, box
     page.context.close()
+
+
+def test_the_first_load_of_the_chat_page_is_small_and_all_from_the_server(
+    asgi_server: LiveServer, browser: Browser
+) -> None:
+    """At most 200 KB over the wire for a phone that never opened Tongzhou: the page, its
+    scripts, styles and icons, the history, and what the service worker keeps at install."""
+    leader, group = group_with_member("同舟互助群", "xiaomei", PASSWORD)
+    with quiet_fan_out():
+        for i in range(50):  # a full first page of history
+            do_send_message(
+                leader, group.pk, client_id=f"m{i}", text=f"第{i}条：复查前要空腹吗？" * 3
+            )
+    signing = phone(browser, asgi_server, "xiaomei", "zh-CN")
+    state = signing.context.storage_state()
+    signing.context.close()
+
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", storage_state=state)
+    seen: list[tuple[str, int, str]] = []
+
+    def count(request: Any) -> None:
+        sizes = request.sizes()
+        encoding = (request.response() and request.response().headers.get("content-encoding")) or ""
+        seen.append(
+            (request.url, sizes["responseBodySize"] + sizes["responseHeadersSize"], encoding)
+        )
+
+    context.on("requestfinished", count)
+    page = context.new_page()
+    open_chat(page, asgi_server, group.pk)
+    controlled(page)
+    page.wait_for_load_state("networkidle")
+    total = sum(size for _url, size, _enc in seen)
+    listing = "\n".join(f"{size:>8} {enc or '-':5} {url}" for url, size, enc in seen)
+    assert total <= 200 * 1024, f"{total} bytes:\n{listing}"
+    # Nothing from another origin (no fonts, scripts or trackers from elsewhere).
+    assert all(url.startswith(asgi_server.url) for url, _size, _enc in seen), listing
+    # Text is sent compressed.
+    texts = [(url, enc) for url, _s, enc in seen if url.endswith((".js", ".css", "/chat/"))]
+    assert texts and all(enc == "gzip" for _url, enc in texts), listing
+    # The worker's install fetched its files too (so they are in the total above).
+    assert any(url.endswith("/offline/") for url, _s, _e in seen), listing
+    print(f"first load: {total} bytes in {len(seen)} requests\n{listing}")
+    context.close()
