@@ -400,3 +400,16 @@ def test_dates_times_and_numbers_follow_the_language() -> None:
         date, weekday, time, number, _ = shown[code]
         assert (date, weekday, time, number) == ("2026年3月5日", "星期四", "22:30", "1234567.89")
     assert "小时" in shown["zh-hans"][4] and "小時" in shown["zh-hant"][4], shown
+
+
+@pytest.mark.django_db
+def test_a_traditional_chinese_reader_gets_the_whole_page_and_the_crisis_lines_in_traditional() -> (
+    None
+):
+    from django.test import Client
+
+    r = Client(headers={"accept-language": "zh-hant"}).get("/help/crisis/")
+    page = r.content.decode()
+    assert '<html lang="zh-Hant"' in page
+    assert "全國心理援助熱線" in page and "全国心理援助热线" not in page
+    assert "登入" in page  # the top bar, from the zh_Hant catalogue
