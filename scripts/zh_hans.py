@@ -907,4 +907,5 @@ ZH = {
     'Read “%(w)s” aloud': '朗读“%(w)s”',
     '繁體中文': '繁體中文',
     'Not sent. Your text is back in the box: %%(reason)s': '没有发出，文字已放回输入框：%%(reason)s',
+    'Language': '语言',
 }

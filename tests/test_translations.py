@@ -204,9 +204,12 @@ LETTER = re.compile(r"[A-Za-z\u00c0-\u024f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaf
 ALLOWED_TEXT = {
     "同舟",  # the brand, beside its translated name
     "Tongzhou",  # the brand in Latin letters, beside 同舟
-    "English",  # the language switcher names each language in itself
-    "简体",
+    "English",  # the language menu names each language in itself
+    "简体中文",
+    "繁體中文",
+    "简体",  # ...and, closed, shows the current one short
     "繁體",
+    "EN",
 }
 # Whole files left out, and why.
 ALLOWED_FILES = {
@@ -298,7 +301,7 @@ def untranslated_text(relative: str, source: str) -> Iterator[str]:
     for line, text in pieces:
         words = " ".join(text.split())
         rest = words
-        for allowed in ALLOWED_TEXT:
+        for allowed in sorted(ALLOWED_TEXT, key=len, reverse=True):  # 简体中文 before 简体
             rest = rest.replace(allowed, "")
         if LETTER.search(rest):
             yield f"{relative}:{line}: {words}"

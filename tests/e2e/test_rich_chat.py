@@ -397,7 +397,9 @@ def test_a_link_is_sent_at_once_and_its_card_with_picture_follows_on_both_pages(
         img = card.locator("img")
         expect(img).to_have_attribute("src", re.compile(r"^/media/link/\d+$"))
         page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=img.element_handle())
-        for seen in (img, title, desc):
+        # The reader stays at the bottom as the card grows: its words are in sight (on a
+        # 360 px phone the picture above them may already have scrolled up).
+        for seen in (title, desc):
             expect(seen).to_be_in_viewport()
     linh.screenshot(path=shots / "2-card-sender.png")
     lead.screenshot(path=shots / "3-card-other-member.png")

@@ -236,11 +236,14 @@ async (scopes) => {
       if (!ok) problems.push(`a script we did not write: ${show(el)}`);
     } else if (tag === "meta") {
       const ok = el.parentElement === head && !el.hasAttribute("http-equiv") &&
-        (el.hasAttribute("charset") || ["viewport", "color-scheme"].includes(el.getAttribute("name")));
+        (el.hasAttribute("charset") ||
+         ["viewport", "color-scheme", "theme-color", "description"].includes(el.getAttribute("name")));
       if (!ok) problems.push(`a meta we did not write: ${show(el)}`);
     } else if (tag === "link") {
-      const ok = el.parentElement === head && el.rel === "stylesheet" &&
-        (el.getAttribute("href") || "").startsWith("/static/");
+      const href = el.getAttribute("href") || "";
+      const ok = el.parentElement === head && (
+        (["stylesheet", "icon", "apple-touch-icon"].includes(el.rel) && href.startsWith("/static/")) ||
+        (el.rel === "manifest" && href === "/manifest.webmanifest"));
       if (!ok) problems.push(`a link we did not write: ${show(el)}`);
     } else if (tag === "template") {
       if (el.id !== "message-template") problems.push(`a template we did not write: ${show(el)}`);
@@ -254,6 +257,9 @@ async (scopes) => {
     } else if (tag === "details" && el.id === "announcement" &&
         el.parentElement.classList.contains("chat-head")) {
       // the chat's announcement (a second one would be a second id)
+    } else if (tag === "details" && el.classList.contains("lang-menu") &&
+        el.parentElement.matches("header.topbar > nav.topnav")) {
+      // the language menu in the top bar
     } else if (tag === "details" && ((el.classList.contains("moderate") && el.parentElement.matches("li.member")) ||
         (el.classList.contains("worth-checking") && el.parentElement.matches(".bubble > .notes")))) {
       // a moderator's actions on the members list; a claim's note under a message
@@ -988,7 +994,7 @@ def test_people_group_and_application_pages_show_payloads_as_text(
     person_page.locator("#id_hospital").fill(
         sweep.put("profile hospital", typed_profile["hospital"])
     )
-    person_page.get_by_role("button", name="Save").click()
+    person_page.get_by_role("button", name="Save", exact=True).click()
     expect(person_page.get_by_role("status")).to_contain_text("saved")
     sweep.check(
         person_page,
@@ -1005,7 +1011,7 @@ def test_people_group_and_application_pages_show_payloads_as_text(
     person_page.locator("#id_stage").fill(sweep.put("profile stage", echo_p["stage"]))
     person_page.locator("#id_hospital").fill(sweep.put("profile hospital", echo_p["hospital"]))
     person_page.locator("#id_diagnosis_year").fill("1800")  # a number, but out of range
-    person_page.get_by_role("button", name="Save").click()
+    person_page.get_by_role("button", name="Save", exact=True).click()
     expect(person_page.get_by_role("alert")).to_contain_text("year")
     sweep.check(
         person_page,
@@ -1143,7 +1149,7 @@ def test_sign_up_and_sign_in_forms_echo_payloads_as_text(
 MESSAGE_JS = """
 () => [...document.querySelectorAll("#messages .message")].map((li) => ({
   id: Number(li.dataset.id),
-  sender: li.querySelector(".sender").textContent,
+  sender: li.querySelector(".sender-name").textContent,
   text: li.querySelector(".text").textContent,
   quote: li.querySelector(".quote").hidden ? null : li.querySelector(".quote").textContent,
 }))

@@ -766,8 +766,9 @@ form.addEventListener("submit", async (e) => {
     pendingClientId = null; replyTo = null; replying.hidden = true; isQuestion.checked = false;
     clearAttachment();
   } catch (err) {
-    // The network is gone (not a refusal): the message waits in the outbox, same client_id.
-    if (!(err instanceof Refusal) && !attachment) queueMessage();
+    // The network is gone, or the server is (not a refusal): the message waits in the
+    // outbox with the same client_id.
+    if ((!(err instanceof Refusal) || err.status >= 500) && !attachment) queueMessage();
     else showError(reason(err, t.sendFailed)); // text stays in the composer; the same client_id is reused
   } finally {
     sending = false;
