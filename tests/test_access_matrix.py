@@ -688,9 +688,7 @@ def test_public_pages(world: World, role: str, path: str) -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize(
-    "path", ["/offline/", "/sw.js", "/manifest.webmanifest", "/favicon.ico"]
-)
+@pytest.mark.parametrize("path", ["/offline/", "/sw.js", "/manifest.webmanifest", "/favicon.ico"])
 def test_app_files(world: World, role: str, path: str) -> None:
     """The installable app's files are the same for everyone and hold nothing personal: the
     offline page is kept on the phone at install and shown to whoever holds it."""

@@ -19,7 +19,9 @@ def reading(request: HttpRequest) -> dict[str, Any]:
         row = Profile.objects.filter(user_id=user.pk).values_list("text_size", "high_contrast")
         size, contrast = row.first() or ("normal", False)
         return " ".join(
-            c for c in (f"text-{size}" if size != "normal" else "", "contrast" if contrast else "") if c
+            c
+            for c in (f"text-{size}" if size != "normal" else "", "contrast" if contrast else "")
+            if c
         )
 
     return {"reading_classes": classes}

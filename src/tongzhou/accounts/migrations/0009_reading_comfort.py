@@ -4,20 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0008_profile_region_user_banned_at'),
+        ("accounts", "0008_profile_region_user_banned_at"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='profile',
-            name='high_contrast',
-            field=models.BooleanField(default=False, verbose_name='high contrast'),
+            model_name="profile",
+            name="high_contrast",
+            field=models.BooleanField(default=False, verbose_name="high contrast"),
         ),
         migrations.AddField(
-            model_name='profile',
-            name='text_size',
-            field=models.CharField(choices=[('normal', 'Normal'), ('large', 'Large'), ('largest', 'Largest')], default='normal', max_length=8, verbose_name='text size'),
+            model_name="profile",
+            name="text_size",
+            field=models.CharField(
+                choices=[("normal", "Normal"), ("large", "Large"), ("largest", "Largest")],
+                default="normal",
+                max_length=8,
+                verbose_name="text size",
+            ),
         ),
     ]
