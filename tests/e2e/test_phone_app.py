@@ -223,9 +223,9 @@ def test_read_aloud_talk_instead_of_type_and_bigger_text(
     entry = do_create_entry(leader, gid, title=ENTRY_TITLE, body=ENTRY_BODY, category="treatment")
     do_add_term(leader, gid, term="毕业", also="", meaning="治疗全部结束，进入定期复查。")
     with quiet_fan_out():
-        zh_id = do_send_message(leader, gid, client_id="zh", text="今天复查结果很好，谢谢大家！")[
-            0
-        ]["id"]
+        zh_id = do_send_message(
+            leader, gid, client_id="zh", text="今天复查结果很好，我毕业了，谢谢大家！"
+        )[0]["id"]
         en_id = do_send_message(leader, gid, client_id="en", text="Drink water before bed.")[0][
             "id"
         ]
@@ -240,9 +240,17 @@ def test_read_aloud_talk_instead_of_type_and_bigger_text(
     page.locator(f"#m{en_id}").get_by_role("button", name=read).click()
     spoken = page.evaluate("() => window.__spoken")
     assert spoken == [
-        {"text": "今天复查结果很好，谢谢大家！", "lang": "zh-CN"},
+        {"text": "今天复查结果很好，我毕业了，谢谢大家！", "lang": "zh-CN"},
         {"text": "Drink water before bed.", "lang": "en-US"},
     ]
+
+    # --- a glossary word tapped in a message --------------------------------------------
+    page.locator(f"#m{zh_id} .term").click()
+    page.locator(".term-pop").get_by_role("button", name=read).click()
+    said = page.evaluate("() => window.__spoken.at(-1)")
+    assert (
+        said["lang"] == "zh-CN" and said["text"].startswith("毕业") and "定期复查" in said["text"]
+    )
 
     # --- a knowledge entry and a glossary word ---------------------------------------------
     page.goto(f"{asgi_server.url}/groups/{gid}/knowledge/{entry.pk}/")

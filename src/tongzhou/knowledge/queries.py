@@ -214,6 +214,7 @@ def glossary_config(group_id: int) -> dict[str, Any]:
         "labels": {
             "all": _("All the group's words"),
             "close": _("Close"),
+            "read": _("Read aloud"),
             "url": reverse("groups:glossary", args=[group_id]),
         },
     }

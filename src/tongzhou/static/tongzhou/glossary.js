@@ -1,6 +1,8 @@
 // The group's own words: underlined wherever they appear in a message or an entry; a tap
 // shows what the word means. Only text nodes are touched, so the server's sanitised HTML
 // stays as it was.
+import { canSpeak, speak } from "./speak.js";
+
 const SKIP = "a, button, code, pre, .mention, .term";
 const LATIN = /^[\p{L}\p{N}]/u;
 
@@ -60,9 +62,14 @@ function show(term, labels, opener) {
     popup.className = "term-pop";
     popup.setAttribute("role", "dialog");
     popup.setAttribute("aria-modal", "false");
-    popup.innerHTML = '<h2></h2><p class="term-also entry-meta"></p><p class="term-meaning"></p><div class="button-row"><a class="button small term-all"></a><button type="button" class="button small primary term-close"></button></div>';
+    popup.innerHTML = '<h2></h2><p class="term-also entry-meta"></p><p class="term-meaning"></p><div class="button-row"><button type="button" class="button small term-read" aria-pressed="false" hidden><span aria-hidden="true">🔊</span> <span></span></button><a class="button small term-all"></a><button type="button" class="button small primary term-close"></button></div>';
     document.body.append(popup);
     popup.querySelector(".term-close").addEventListener("click", () => hide());
+    const read = popup.querySelector(".term-read");
+    read.hidden = !canSpeak;
+    read.addEventListener("click", () => {
+      speak(`${popup.querySelector("h2").textContent}\n${popup.querySelector(".term-meaning").textContent}`, read);
+    });
     document.addEventListener("keydown", (e) => { if (e.key === "Escape") hide(); });
   }
   popup.querySelector("h2").textContent = term.term;
@@ -72,6 +79,7 @@ function show(term, labels, opener) {
   all.textContent = labels.all;
   all.href = `${labels.url}#term-${term.id}`;
   popup.querySelector(".term-close").textContent = labels.close;
+  popup.querySelector(".term-read span:last-child").textContent = labels.read;
   popup.setAttribute("aria-label", term.term);
   // Shown on the half of the screen away from the word, so the word stays in sight.
   popup.classList.toggle("top", opener.getBoundingClientRect().top > window.innerHeight / 2);
