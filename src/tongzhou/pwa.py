@@ -22,12 +22,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control
 
 STATIC = Path(settings.BASE_DIR) / "static"
+SKIPPED = {"sw.js", "icon-512.png", "maskable-512.png", "apple-touch-icon.png"}
 
 
 @cache
 def shell() -> tuple[str, list[str]]:
     """(version, urls): every static file of the app, plus the offline page."""
-    files = sorted(p for p in (STATIC / "tongzhou").rglob("*") if p.is_file() and p.name != "sw.js")
+    files = sorted(
+        p
+        for p in (STATIC / "tongzhou").rglob("*")
+        # The large icons are for the home screen, fetched by the phone when it installs.
+        if p.is_file() and p.name not in SKIPPED
+    )
     digest = hashlib.sha256()
     for p in [*files, STATIC / "tongzhou" / "sw.js"]:
         digest.update(p.name.encode())

@@ -1415,7 +1415,8 @@ BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 CARD_JS = """
 () => [...document.querySelectorAll("#messages .message")].map((li) => {
-  const card = li.querySelector(".link-card");
+  const card = li.querySelector(".link-card");  // none at all for a message without a preview
+  if (!card) return { id: Number(li.dataset.id), shown: false };
   return {
     id: Number(li.dataset.id),
     shown: !card.hidden,

@@ -200,7 +200,7 @@ function build(m) {
 }
 
 function renderCard(card, p) {
-  if (!p) return;
+  if (!p) { card.remove(); return; } // no link without a place to go (a redraw brings it back)
   card.hidden = false;
   card.href = p.url;
   card.querySelector(".link-site").textContent = p.site_name || new URL(p.url).host;
