@@ -908,4 +908,5 @@ ZH = {
     '繁體中文': '繁體中文',
     'Not sent. Your text is back in the box: %%(reason)s': '没有发出，文字已放回输入框：%%(reason)s',
     'Language': '语言',
+    'Skip to writing a message': '跳到写消息',
 }
