@@ -96,3 +96,20 @@ def test_reading_settings_are_kept_per_member_and_on_every_page() -> None:
     )
     assert r.status_code == 200
     assert b'<html lang="en" class="">' in c.get("/groups/").content
+
+
+def test_text_is_sent_gzipped_and_pictures_as_they_are() -> None:
+    import gzip
+
+    c = Client(headers={"accept-encoding": "gzip, br"})
+    css = c.get("/static/tongzhou/app.css")
+    assert css["Content-Encoding"] == "gzip" and "Accept-Encoding" in css["Vary"]
+    body = gzip.decompress(b"".join(css.streaming_content))  # type: ignore[attr-defined]
+    assert body == (pwa.STATIC / "tongzhou" / "app.css").read_bytes()
+    page = c.get("/accounts/login/")
+    assert page["Content-Encoding"] == "gzip"
+    assert b"<html" in gzip.decompress(page.content)
+    icon = c.get("/favicon.ico")  # a picture is compressed already
+    assert not icon.has_header("Content-Encoding") and icon.content[:4] == b"\x89PNG"
+    plain = Client().get("/accounts/login/")  # a client that did not ask gets plain text
+    assert not plain.has_header("Content-Encoding")
