@@ -176,6 +176,10 @@ def test_the_app_installs_keeps_pages_offline_and_sends_what_was_written_offline
     expect(queued).to_have_count(0)
     expect(other.locator("#messages .message").filter(has_text=offline_text)).to_have_count(1)
     assert Message.objects.filter(text=offline_text).count() == 1
+    # The chat was opened without a network: its history comes once the network is back.
+    expect(
+        page.locator("#messages .message").filter(has_text="大家好，欢迎新朋友。")
+    ).to_have_count(1)
 
     # --- a send whose answer is lost on the way back: it is retried, and arrives once ----
     lost_text = "The answer to this one never reached my phone."
@@ -300,6 +304,17 @@ def test_read_aloud_talk_instead_of_type_and_bigger_text(
     # The composer still has room: the box to type in is at least two lines of big text.
     box = page.locator("#text").bounding_box()
     assert box and box["height"] >= 52, box
+
+    # --- switching to Traditional: the offline page is kept again, in Traditional ---------
+    controlled(page)
+    page.locator(".lang-menu summary").click()
+    page.get_by_role("button", name="繁體中文").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-Hant")
+    page.wait_for_function("() => localStorage.getItem('tongzhou-lang') === 'zh-Hant'")
+    page.context.set_offline(True)
+    page.goto(f"{asgi_server.url}/groups/{gid}/questions/")
+    expect(page.get_by_role("heading", level=1)).to_have_text(says("zh-TW", "No connection"))
+    page.context.set_offline(False)
     page.context.close()
 
 

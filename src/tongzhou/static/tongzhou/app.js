@@ -14,6 +14,20 @@ if (document.body.dataset.offlinePage) {
   listKept();
 } else {
   localStorage.setItem(READING, document.documentElement.className);
+  keepOfflinePageInLanguage();
+}
+
+// The offline page was kept in the language of the day the app was installed: after the
+// reader switches language, keep it again in the new one.
+async function keepOfflinePageInLanguage() {
+  const lang = document.documentElement.lang;
+  if (!("caches" in window) || localStorage.getItem("tongzhou-lang") === lang) return;
+  const name = (await caches.keys()).find((k) => k.startsWith("tongzhou-static-"));
+  if (!name) return; // not installed yet: the install fetches it in this language
+  const page = await fetch("/offline/").catch(() => null);
+  if (!page || !page.ok) return;
+  await (await caches.open(name)).put("/offline/", page);
+  localStorage.setItem("tongzhou-lang", lang);
 }
 
 // The offline page lists the pages kept on this phone, by their titles.

@@ -426,7 +426,7 @@ async function loadPage(params) {
 }
 
 function clearList() {
-  list.replaceChildren();
+  list.replaceChildren(...list.querySelectorAll(".queued")); // the outbox stays
   seen.clear();
   oldestId = null;
   newestShown = 0;
@@ -445,8 +445,10 @@ function setDetached(on) {
   }
 }
 
+let historyLoaded = false; // false while the page opened without a network (from the phone)
 async function loadInitial() {
   const answer = await loadPage({ limit: 50 });
+  historyLoaded = true;
   const page = answer.messages;
   changeSeq = Math.max(changeSeq, answer.change_seq); // read before the page: later changes come over the socket
   clearList();
@@ -559,7 +561,12 @@ window.addEventListener("online", () => { setConn("reconnecting", t.reconnecting
 function connect() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(`${proto}://${location.host}/ws/groups/${config.groupId}/?after=${streamId}&changes_after=${changeSeq}`);
-  socket.addEventListener("open", () => { retryDelay = 500; setConn("live", t.live); flushOutbox(); });
+  socket.addEventListener("open", () => {
+    retryDelay = 500;
+    setConn("live", t.live);
+    if (!historyLoaded && !detached) loadInitial().catch(() => {}); // opened offline: now the history
+    flushOutbox();
+  });
   socket.addEventListener("message", (ev) => {
     const data = JSON.parse(ev.data);
     if (data.type === "message.updated") {
