@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,20 @@ def controlled(page: Page) -> None:
     page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller")
 
 
+def kept(page: Page) -> int:
+    """How many pages the service worker keeps for offline reading (evaluate awaits)."""
+    return int(
+        page.evaluate("async () => (await (await caches.open('tongzhou-pages')).keys()).length")
+    )
+
+
+def until(condition: Any, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
 def open_chat(page: Page, server: LiveServer, gid: int) -> None:
     page.goto(f"{server.url}/groups/{gid}/chat/")
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
@@ -127,9 +142,7 @@ def test_the_app_installs_keeps_pages_offline_and_sends_what_was_written_offline
     expect(page.locator("#entry-title")).to_have_text(ENTRY_TITLE)
     page.goto(f"{asgi_server.url}/groups/{gid}/glossary/")
     expect(page.get_by_text("治疗全部结束")).to_be_visible()
-    page.wait_for_function(
-        """async () => (await (await caches.open("tongzhou-pages")).keys()).length >= 3"""
-    )
+    until(lambda: kept(page) >= 3)
 
     # --- the other member watches the chat ------------------------------------------------
     other = phone(browser, asgi_server, "laozhang", "zh-CN")
@@ -160,8 +173,8 @@ def test_the_app_installs_keeps_pages_offline_and_sends_what_was_written_offline
     page.screenshot(path=str(shots / "2-entry-offline.png"))
     page.goto(f"{asgi_server.url}/groups/{gid}/questions/")
     expect(page.get_by_role("heading", level=1)).to_have_text(says(en, "No connection"))
-    kept = page.locator("#offline-list a")
-    expect(kept.filter(has_text=ENTRY_TITLE)).to_have_count(1)
+    listed = page.locator("#offline-list a")
+    expect(listed.filter(has_text=ENTRY_TITLE)).to_have_count(1)
     fits(page)
     page.screenshot(path=str(shots / "3-offline-page.png"))
 
@@ -360,3 +373,28 @@ def test_the_first_load_of_the_chat_page_is_small_and_all_from_the_server(
     assert any(url.endswith("/offline/") for url, _s, _e in seen), listing
     print(f"first load: {total} bytes in {len(seen)} requests\n{listing}")
     context.close()
+
+
+def test_a_shared_phone_forgets_the_last_members_pages_and_outbox(
+    asgi_server: LiveServer, browser: Browser
+) -> None:
+    """A family phone: one member's session simply ends (no sign-out), another signs in."""
+    leader, group = group_with_member("同舟互助群", "xiaomei", PASSWORD)
+    second_member(leader, group, "laozhang", "老张")
+    entry = do_create_entry(
+        leader, group.pk, title=ENTRY_TITLE, body=ENTRY_BODY, category="treatment"
+    )
+    page = phone(browser, asgi_server, "xiaomei", "en-US")
+    open_chat(page, asgi_server, group.pk)
+    controlled(page)
+    page.goto(f"{asgi_server.url}/groups/{group.pk}/knowledge/{entry.pk}/")
+    until(lambda: kept(page) >= 2)
+    page.evaluate(
+        "() => localStorage.setItem('tongzhou-outbox-1-2', JSON.stringify([{client_id: 'x', text: 'unsent'}]))"
+    )
+    page.context.clear_cookies()  # the session is gone; nobody pressed Sign out
+    sign_in(page, asgi_server.url, "laozhang", PASSWORD)
+    expect(page).to_have_url(re.compile(r"/groups/$"))
+    until(lambda: kept(page) == 0)
+    assert page.evaluate("() => Object.keys(localStorage).filter(k => k.includes('outbox'))") == []
+    page.context.close()

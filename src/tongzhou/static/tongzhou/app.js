@@ -13,8 +13,25 @@ if (document.body.dataset.offlinePage) {
   document.getElementById("offline-retry").href = location.href;
   listKept();
 } else {
+  forgetAnotherMembersPages();
   localStorage.setItem(READING, document.documentElement.className);
   keepOfflinePageInLanguage();
+}
+
+// A phone shared in a family: when someone else (or nobody) is signed in here, the pages
+// kept for offline reading and the unsent messages of the one before are dropped, even if
+// they never signed out.
+function forgetAnotherMembersPages() {
+  const who = document.body.dataset.member || "";
+  const before = localStorage.getItem("tongzhou-member");
+  if (before === who) return;
+  if (before !== null) {
+    if ("caches" in window) caches.delete("tongzhou-pages");
+    for (const key of Object.keys(localStorage)) {
+      if (key.startsWith("tongzhou-outbox-")) localStorage.removeItem(key);
+    }
+  }
+  localStorage.setItem("tongzhou-member", who);
 }
 
 // The offline page was kept in the language of the day the app was installed: after the
