@@ -28,7 +28,7 @@ def regions() -> dict[str, Any]:
 def _s2t() -> Any:
     import opencc
 
-    return opencc.OpenCC("s2t")
+    return opencc.OpenCC("s2tw")  # the catalogue's choice (scripts/zh_hant_review.py, docs/i18n.md)
 
 
 def _pick(value: Any, lang: str) -> str:
