@@ -43,6 +43,7 @@ let pendingClientId = null; // reused on retry so a resend never duplicates
 let unreadMarked = false;
 let socket = null;
 let retryDelay = 500;
+let reconnectTimer = null; // a pending reconnect, cut short when the phone comes back online
 let closedForGood = false;
 let attachment = null; // an uploaded picture waiting for Send
 let editing = null; // the message being edited, if any
@@ -556,7 +557,11 @@ function setConn(state, text) {
   conn.textContent = text;
 }
 window.addEventListener("offline", () => setConn("offline", t.offline));
-window.addEventListener("online", () => { setConn("reconnecting", t.reconnecting); flushOutbox(); });
+window.addEventListener("online", () => {
+  setConn("reconnecting", t.reconnecting);
+  flushOutbox();
+  if (reconnectTimer) { clearTimeout(reconnectTimer); reconnectTimer = null; retryDelay = 500; connect(); }
+});
 
 function connect() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
@@ -593,7 +598,7 @@ function connect() {
     if (ev.code === 4401) { location.href = "/accounts/login/?next=" + encodeURIComponent(location.pathname); return; }
     if (closedForGood) return;
     setConn("reconnecting", t.reconnecting);
-    setTimeout(connect, retryDelay);
+    reconnectTimer = setTimeout(() => { reconnectTimer = null; connect(); }, retryDelay);
     retryDelay = Math.min(retryDelay * 2, 10000);
   });
 }
@@ -838,11 +843,15 @@ async function flushOutbox() {
         sent = await call("POST", `${api}/messages`, body);
       } catch (err) {
         const later = !(err instanceof Refusal) || err.status >= 500 || err.status === 429;
-        if (later) return; // still offline or busy: the next "online", reconnect or tick retries
+        // Still offline or busy: the next "online", reconnect or tick retries, and on a line
+        // that says it is up (the "online" event can come a moment before requests get
+        // through) a retry follows soon, a little later each time.
+        if (later) { if (navigator.onLine) retryFlushSoon(); return; }
         // Refused (personal data to confirm, muted…): the words go back to the writer.
         if (!textarea.value) textarea.value = body.text;
         showError(fmt(t.queuedNotSent, { reason: reason(err, t.sendFailed) }));
       }
+      flushDelay = 2000;
       outbox.shift();
       saveOutbox();
       document.getElementById(`q-${body.client_id}`)?.remove();
@@ -851,6 +860,13 @@ async function flushOutbox() {
   } finally {
     flushing = false;
   }
+}
+let flushDelay = 2000;
+let flushRetry = null;
+function retryFlushSoon() {
+  if (flushRetry) return;
+  flushRetry = setTimeout(() => { flushRetry = null; flushOutbox(); }, flushDelay);
+  flushDelay = Math.min(flushDelay * 2, 15000);
 }
 outbox.forEach(showQueued);
 setInterval(() => { if (navigator.onLine) flushOutbox(); }, 15000);
