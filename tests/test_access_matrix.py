@@ -11,6 +11,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from tests import community_cases as community
+from tests.access import MEMBERS, MODS, everyone, expect, own
 from tongzhou.accounts.models import ApiToken, UserSession
 from tongzhou.chat.actions import do_send_message
 from tongzhou.chat.attachments import do_upload
@@ -22,27 +24,6 @@ from .conftest import PASSWORD, ROLES, World
 
 SECRET = "my private radiotherapy worry"
 
-MEMBERS = {"member", "moderator", "leader"}
-MODS = {"moderator", "leader"}
-
-
-def expect(allowed: set[str], ok: int) -> dict[str, int]:
-    """Members without the right role are told no (403); for everyone else the group's
-    insides do not exist (404, the same answer as a missing group)."""
-
-    def status(r: str) -> int:
-        if r == "anonymous":
-            return 401
-        if r in allowed:
-            return ok
-        return 403 if r in MEMBERS else 404
-
-    return {r: status(r) for r in ROLES}
-
-
-def everyone(ok: int) -> dict[str, int]:
-    return {r: (401 if r == "anonymous" else ok) for r in ROLES}
-
 
 def text_of(r: Any) -> str:
     """The body as text; a zip (the data export) is opened, so nothing hides in it."""
@@ -53,10 +34,6 @@ def text_of(r: Any) -> str:
 
 
 UPLOAD = "<multipart upload>"  # the body of an upload is a file, not JSON
-
-
-def own(owner: str, ok: int) -> dict[str, int]:
-    return {r: (401 if r == "anonymous" else ok if r == owner else 404) for r in ROLES}
 
 
 # (name, method, path, body, expected status by role)
@@ -413,6 +390,9 @@ API_CASES: list[tuple[str, str, str, Any, dict[str, int]]] = [
 ]
 
 
+API_CASES += community.API_CASES
+
+
 def sent_attachment(world: World, kind: str) -> Attachment:
     """A picture or voice message the leader sent in the group."""
     leader = world.users["leader"]
@@ -528,6 +508,7 @@ def fill(path: str, world: World) -> str:
     askid = asked_and_answered(world) if "{askid}" in path else 0
     return path.format(
         **knowledge_objects(world, path),
+        **community.ids(world, path),
         askid=askid,
         rid=rid,
         clid=clid,
@@ -659,6 +640,9 @@ PAGE_CASES: list[tuple[str, str, dict[str, int]]] = [
 ]
 
 
+PAGE_CASES += community.PAGE_CASES
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(("name", "path", "expected"), PAGE_CASES, ids=[c[0] for c in PAGE_CASES])
 def test_page_access(
@@ -756,6 +740,9 @@ PAGE_POSTS: list[tuple[str, str, dict[str, str], dict[str, int]]] = [
     ),
     ("accept_invite", "/groups/invite/{token}/", {}, {**everyone(302), "removed": 403}),
 ]
+
+
+PAGE_POSTS += community.PAGE_POSTS
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from tests import community_cases as community
 from tongzhou.accounts.models import User
 from tongzhou.chat.actions import do_send_message
 from tongzhou.chat.models import Message, Reaction, VoicePlay
@@ -47,6 +48,7 @@ OBJECT_CASES = [
             "{askid}",
             "{eid}",
             "{termid}",
+            *community.OBJECT_PLACEHOLDERS,
         )
     )
 ]
@@ -81,6 +83,7 @@ def snapshot(world: World) -> Any:
         sorted(Claim.objects.filter(group=g).values_list("id", "title", "active")),
         AuditEntry.objects.filter(group=g).count(),
         sorted(Membership.objects.filter(group=g).values_list("user_id", "muted_until")),
+        community.snapshot(),
     )
 
 
@@ -134,6 +137,7 @@ def test_another_groups_leader_cannot_reach_our_objects_through_their_group(
     rival.force_login(User.objects.get(username="otherlead"))
     url = path.format(
         **knowledge_objects(world, path),
+        **community.ids(world, path),
         askid=asked_and_answered(world) if "{askid}" in path else 0,
         gid=rival_group.pk,
         aid=app.pk,

@@ -145,6 +145,7 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 def _mount() -> None:
     from tongzhou.accounts.api import router as accounts_router
     from tongzhou.chat.api import router as chat_router
+    from tongzhou.community.api import router as community_router
     from tongzhou.groups.api import router as groups_router
     from tongzhou.knowledge.api import router as knowledge_router
     from tongzhou.notify.api import router as notify_router
@@ -158,6 +159,7 @@ def _mount() -> None:
     api.add_router("/", questions_router)
     api.add_router("/", knowledge_router)
     api.add_router("/", safety_router)
+    api.add_router("/", community_router)
 
 
 _mount()

@@ -13,6 +13,7 @@ from tongzhou.accounts.models import User
 from tongzhou.chat.actions import do_send_message
 from tongzhou.chat.changes import do_pin
 from tongzhou.chat.models import Message
+from tongzhou.community.demo import seed_community
 from tongzhou.groups.actions import (
     do_apply,
     do_create_group,
@@ -299,6 +300,7 @@ def load_demo() -> list[tuple[str, str]]:
     do_mark_helpful(users["carer"], npc.pk, npc_ids[2], npc_ids[3])
     seed_knowledge(npc, users, npc_ids)
     _seed_safety(npc, users)
+    seed_community(npc, users)
     for index in (6, 15):  # the warning about salesmen; the checklist for newcomers
         do_pin(users["leader"], npc.pk, npc_ids[index], True)
     # The newcomer has read up to their own first message, so later ones show as unread.

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "tongzhou.questions",
     "tongzhou.knowledge",
     "tongzhou.safety",
+    "tongzhou.community",
 ]
 
 MIDDLEWARE = [
@@ -99,6 +100,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tongzhou.accounts.sessions.SeenMiddleware",
+    "tongzhou.accounts.zone.MemberTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

@@ -25,6 +25,7 @@ from tongzhou.accounts.twofactor import confirm_setup, start_setup
 from tongzhou.chat.actions import do_send_message
 from tongzhou.chat.attachments import do_upload
 from tongzhou.chat.models import Message
+from tongzhou.community.demo import demo_ids
 from tongzhou.demo import DEMO_PASSWORD, load_demo
 from tongzhou.groups.actions import do_create_invite
 from tongzhou.groups.models import Group, Membership
@@ -160,7 +161,7 @@ def build_world() -> World:
     return World(
         group=group,
         users=users,
-        ids={"gid": group.pk, "eid": entry.pk, "token": invite.token},
+        ids={"gid": group.pk, "eid": entry.pk, "token": invite.token, **demo_ids(group)},
     )
 
 

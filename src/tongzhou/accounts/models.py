@@ -87,6 +87,12 @@ class Profile(models.Model):
         _("text size"), max_length=8, choices=TextSize.choices, default=TextSize.NORMAL
     )
     high_contrast = models.BooleanField(_("high contrast"), default=False)
+    # Reminders fire and times show in this zone (IANA name); blank: the server's TIME_ZONE.
+    timezone = models.CharField(_("timezone"), max_length=64, blank=True)
+    # Direct messages: a member can switch them off altogether.
+    dm_open = models.BooleanField(_("accept direct messages"), default=True)
+    # Whether the group's daily message of kept streaks may name this member.
+    share_streaks = models.BooleanField(_("name me when I keep a streak"), default=False)
 
     def __str__(self) -> str:
         return f"profile of user {self.user_id}"

@@ -222,6 +222,14 @@ class GroupChatConsumer(AsyncJsonWebsocketConsumer):
             {"type": "notify.new", "notification": event["notification"], "unread": event["unread"]}
         )
 
+    async def reminder_new(self, event: dict[str, Any]) -> None:
+        # A reminder came due (community/reminders.py): the open chat shows it.
+        await self.send_json({"type": "reminder.new", "reminder": event["reminder"]})
+
+    async def dm_new(self, event: dict[str, Any]) -> None:
+        # A direct message arrived: the chat shows that one is waiting, not its words.
+        await self.send_json({"type": "dm.new", "unread": event.get("unread", 0)})
+
     async def member_removed(self, event: dict[str, Any]) -> None:
         if event["user_id"] == self.scope["user"].pk:
             await self.close(code=CLOSE_FORBIDDEN)

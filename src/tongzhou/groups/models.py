@@ -64,6 +64,10 @@ class Group(models.Model):
     )
     # Contact details from a member newer than this are a salesman's sign.
     new_member_days = models.PositiveSmallIntegerField(_("new member for (days)"), default=3)
+    # A member newer than this cannot start direct messages (a salesman's favourite door).
+    dm_min_days = models.PositiveSmallIntegerField(
+        _("days before starting direct messages"), default=7
+    )
 
     class Meta:
         ordering = ["name"]

@@ -1,0 +1,31 @@
+"""Who may do what, for the access-control matrix (tests/test_access_matrix.py and the
+community features' rows in tests/community_cases/)."""
+
+from __future__ import annotations
+
+from tests.conftest import ROLES
+
+MEMBERS = {"member", "moderator", "leader"}
+MODS = {"moderator", "leader"}
+
+
+def expect(allowed: set[str], ok: int) -> dict[str, int]:
+    """Members without the right role are told no (403); for everyone else the group's
+    insides do not exist (404, the same answer as a missing group)."""
+
+    def status(r: str) -> int:
+        if r == "anonymous":
+            return 401
+        if r in allowed:
+            return ok
+        return 403 if r in MEMBERS else 404
+
+    return {r: status(r) for r in ROLES}
+
+
+def everyone(ok: int) -> dict[str, int]:
+    return {r: (401 if r == "anonymous" else ok) for r in ROLES}
+
+
+def own(owner: str, ok: int) -> dict[str, int]:
+    return {r: (401 if r == "anonymous" else ok if r == owner else 404) for r in ROLES}
