@@ -7,6 +7,7 @@ class CommunityConfig(AppConfig):
 
     def ready(self) -> None:
         from tongzhou import tasks
-        from tongzhou.community.reminders import fire_due
+        from tongzhou.community import events, milestones, reminders
 
-        tasks.periodic_jobs.append(fire_due)
+        reminders.sources.extend([events.due_reminders, milestones.due_reminders])
+        tasks.periodic_jobs.append(reminders.fire_due)
