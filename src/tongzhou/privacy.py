@@ -157,6 +157,57 @@ def export_data(user: User) -> dict[str, Any]:
         "reactions.json": reactions,
         "knowledge.json": _knowledge_of(user),
         "safety.json": _safety_of(user),
+        "direct_messages.json": _direct_messages_of(user),
+    }
+
+
+def _direct_messages_of(user: User) -> dict[str, Any]:
+    """The person's own conversations (both sides: each was written to them or by them), the
+    members they blocked and the direct messages they reported."""
+    from django.db.models import Q
+
+    from tongzhou.community.models import Block, Conversation, DirectReport
+
+    conversations = []
+    for c in (
+        Conversation.objects.filter(Q(user_a=user) | Q(user_b=user))
+        .select_related("user_a", "user_b")
+        .order_by("id")
+    ):
+        other = c.user_b if c.user_a_id == user.pk else c.user_a
+        conversations.append(
+            {
+                "id": c.pk,
+                "with": other.display_name,
+                "group_id": c.group_id,
+                "started": _when(c.created_at),
+                "messages": [
+                    {
+                        "id": m.pk,
+                        "from_you": m.sender_id == user.pk,
+                        "text": m.text,
+                        "sent": _when(m.created_at),
+                    }
+                    for m in c.messages.order_by("id")
+                ],
+            }
+        )
+    return {
+        "conversations": conversations,
+        "blocked": [
+            {"member": b.blocked.display_name, "since": _when(b.created_at)}
+            for b in Block.objects.filter(blocker=user).select_related("blocked").order_by("id")
+        ],
+        "reports_made": [
+            {
+                "message": r.message_id,
+                "reason": r.reason,
+                "note": r.note,
+                "made": _when(r.created_at),
+                "handled": _when(r.handled_at),
+            }
+            for r in DirectReport.objects.filter(reporter=user).order_by("id")
+        ],
     }
 
 

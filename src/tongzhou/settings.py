@@ -121,6 +121,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "tongzhou.notify.context.unread",
                 "tongzhou.accounts.context.reading",
+                "tongzhou.community.context.counts",
             ],
         },
     },
@@ -289,6 +290,8 @@ RATE_LIMITS = {
     "send_hour": (300, 3600),
     "application_day": (5, 86400),
     "report_hour": (20, 3600),
+    "dm_start_hour": (5, 3600),  # new direct conversations a member may start
+    "dm_start_day": (10, 86400),
 }
 
 

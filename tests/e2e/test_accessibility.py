@@ -60,7 +60,8 @@ SEP = "\n    "
 ROLE_FOR = {
     "group_detail": "outsider",  # members are sent on to the chat; others see the apply form
     "invite": "outsider",
-    "login_code": "anonymous",  # reached by a password step of a member with two-step sign-in
+    "login_code": "anonymous",
+    "dm_conversation": "chen",  # one of the two in the demo's direct conversation  # reached by a password step of a member with two-step sign-in
 }
 # A download, not a page: nothing for axe to read.
 NOT_PAGES = {"export"}

@@ -24,6 +24,7 @@ from tongzhou.accounts.models import (
     Visibility,
 )
 from tongzhou.accounts.throttle import check_sign_in_allowed
+from tongzhou.accounts.zone import valid_zone
 from tongzhou.errors import UserError, parse_id
 from tongzhou.realtime import recheck_sockets_on_commit
 from tongzhou.text import clean
@@ -129,6 +130,7 @@ def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
     consent_given = data.pop("health_consent", None)
     allowed = set(HEALTH_FIELDS) | {f"{f}_visibility" for f in HEALTH_FIELDS} | {"role"}
     allowed |= {"display_name", "credit_in_knowledge", "region", "text_size", "high_contrast"}
+    allowed |= {"timezone", "share_streaks", "dm_open"}
     unknown = set(data) - allowed
     if unknown:
         raise UserError(
@@ -136,7 +138,7 @@ def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
         )
     changed: list[str] = []
     for key, value in data.items():
-        if key in ("credit_in_knowledge", "high_contrast"):
+        if key in ("credit_in_knowledge", "high_contrast", "share_streaks", "dm_open"):
             if not isinstance(value, bool):
                 raise UserError("invalid_input", _("Choose yes or no."))
             setattr(profile, key, value)
@@ -154,6 +156,8 @@ def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
 
             if value not in ("", *regions()):
                 raise UserError("invalid_region", _("Choose where you live from the list."))
+        if key == "timezone" and value not in ("", None) and not valid_zone(str(value)):
+            raise UserError("invalid_timezone", _("Choose a timezone from the list."))
         if key == "text_size" and value not in TextSize.values:
             raise UserError("invalid_text_size", _("Choose a text size from the list."))
         if key == "role" and value not in Role.values:
@@ -187,6 +191,10 @@ def do_update_profile(user: User, data: dict[str, Any]) -> Profile:
         require_health_consent(user, consent_given)
     if changed:
         profile.save(update_fields=changed)
+    if "timezone" in changed:  # reminders come at the same wall-clock time in the new zone
+        from tongzhou.community.reminders import reschedule_user
+
+        reschedule_user(user)
     return profile
 
 

@@ -58,6 +58,9 @@ class ProfileIn(Schema):
     health_consent: bool | None = None  # needed once, before the first health detail is kept
     text_size: str | None = None  # normal, large or largest: every page's text
     high_contrast: bool | None = None
+    timezone: str | None = None  # IANA name, e.g. Asia/Shanghai; "": the server's
+    share_streaks: bool | None = None  # the group's evening streak message may name me
+    dm_open: bool | None = None  # accept direct messages
 
 
 class MeOut(Schema):
@@ -74,6 +77,9 @@ def _me(user: User, profile: Profile) -> dict[str, object]:
         "credit_in_knowledge": profile.credit_in_knowledge,
         "text_size": profile.text_size,
         "high_contrast": profile.high_contrast,
+        "timezone": profile.timezone,
+        "share_streaks": profile.share_streaks,
+        "dm_open": profile.dm_open,
     }
     for f in HEALTH_FIELDS:
         fields[f] = getattr(profile, f)

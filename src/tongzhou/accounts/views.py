@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from tongzhou.accounts import actions, twofactor
 from tongzhou.accounts.actions import do_register, do_update_profile, profile_of
-from tongzhou.accounts.forms import ThrottledAuthenticationForm
+from tongzhou.accounts.forms import ThrottledAuthenticationForm, timezone_choices
 from tongzhou.accounts.models import (
     HEALTH_FIELDS,
     Phase,
@@ -96,6 +96,21 @@ def profile(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Saved. Every page now uses these settings."))
             return redirect(f"{reverse('accounts:profile')}#reading")
+    if request.method == "POST" and request.POST.get("action") == "reminders":
+        try:
+            do_update_profile(
+                user,
+                {
+                    "timezone": request.POST.get("timezone", ""),
+                    "share_streaks": request.POST.get("share_streaks") == "yes",
+                    "dm_open": request.POST.get("dm_open") == "yes",
+                },
+            )
+        except UserError as e:
+            error = e.message
+        else:
+            messages.success(request, _("Saved. Reminders now follow this timezone."))
+            return redirect(f"{reverse('accounts:profile')}#reminders")
     if request.method == "POST" and error is None:
         keys = [
             "display_name",
@@ -138,6 +153,7 @@ def profile(request: HttpRequest) -> HttpResponse:
             "visibilities": Visibility.choices,
             "health_consent": actions.has_health_consent(user),
             "error": error,
+            "zones": timezone_choices(),
         },
         status=400 if error else 200,
     )

@@ -19,6 +19,7 @@ from tongzhou.chat.models import Message
 from tongzhou.chat.previews import start_preview
 from tongzhou.chat.queries import last_message_id
 from tongzhou.chat.serialize import MessageDict, message_dict
+from tongzhou.community.topics import index_tags, tell_followers
 from tongzhou.errors import UserError, parse_id
 from tongzhou.groups.models import Group, Membership
 from tongzhou.groups.queries import access_group
@@ -135,6 +136,7 @@ def do_send_message(
             if upload is not None:
                 upload.message = message
                 upload.save(update_fields=["message"])
+            index_tags(message, fresh=True)  # #topics: a held one shows once let through
             if not verdict.hold:
                 on_visible(message)
             record(message, verdict)
@@ -156,11 +158,13 @@ def do_send_message(
 
 def on_visible(message: Message) -> None:
     """What follows a message reaching the group: mentions and replies told, link preview,
-    question tracking, search index. At send, or when a moderator approves a held one."""
+    question tracking, search index, followers of its #topics told. At send, or when a
+    moderator approves a held one."""
     notify_message(message, save_mentions(message, find_mentions(message.group_id, message.text)))
     start_preview(message)
     track_question(message)
     index_message(message)
+    tell_followers(message)
 
 
 def check_may_send(membership: Membership) -> None:

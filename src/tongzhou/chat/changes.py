@@ -104,6 +104,9 @@ def do_edit_message(
         start_preview(message)
         questions.on_edit(message)
         index_message(message)
+        from tongzhou.community.topics import index_tags
+
+        index_tags(message)  # the edited text's #topics replace the old ones
         return publish_change(message, ["text", "edited_at"])
 
 

@@ -19,8 +19,8 @@ from markdown_it.utils import EnvType, OptionsDict
 
 RULES = ["emphasis", "list", "blockquote", "link", "linkify", "newline", "escape", "autolink"]
 TAGS = {"p", "br", "strong", "em", "ul", "ol", "li", "blockquote", "a", "span"}
-ATTRIBUTES = {"a": {"href"}, "ol": {"start"}, "span": {"data-user"}}
-CLASSES = {"span": {"mention"}}
+ATTRIBUTES = {"a": {"href"}, "ol": {"start"}, "span": {"data-user", "data-tag"}}
+CLASSES = {"span": {"mention", "topic"}}
 SCHEMES = {"http", "https", "mailto"}
 
 # A pasted address ends where Chinese text or full-width punctuation begins:
@@ -40,6 +40,7 @@ def _markdown() -> MarkdownIt:
     md.linkify.set({"fuzzy_email": False})  # type: ignore[union-attr]  # linkify-it-py is ours
     md.core.ruler.push("tongzhou_links_and_mentions", _links_and_mentions)
     md.add_render_rule("mention", _render_mention)
+    md.add_render_rule("topic", _render_topic)
     return md
 
 
@@ -122,6 +123,33 @@ def _split_mentions(
     return out
 
 
+def _split_topics(children: list[Token]) -> list[Token]:
+    """#tags become topic tokens (the chat's script makes them links to the topic page)."""
+    from tongzhou.community.topics import find_tags
+
+    out: list[Token] = []
+    in_link = 0
+    for tok in children:
+        in_link += tok.type == "link_open"
+        in_link -= tok.type == "link_close"
+        found = find_tags(tok.content) if tok.type == "text" and not in_link else []
+        if not found:
+            out.append(tok)
+            continue
+        pos = 0
+        for f in found:
+            if f.start > pos:
+                out.append(_text(tok.content[pos : f.start]))
+            topic = Token("topic", "span", 0)
+            topic.content = tok.content[f.start : f.end]
+            topic.meta = {"tag": f.tag}
+            out.append(topic)
+            pos = f.end
+        if pos < len(tok.content):
+            out.append(_text(tok.content[pos:]))
+    return out
+
+
 def _text(content: str) -> Token:
     tok = Token("text", "", 0)
     tok.content = content
@@ -140,7 +168,7 @@ def _links_and_mentions(state: Any) -> None:
         children = _trim_autolinks(state.md, block.children)
         if pattern is not None:
             children = _split_mentions(children, pattern, mentions)
-        block.children = children
+        block.children = _split_topics(children)
 
 
 def _render_mention(
@@ -149,6 +177,14 @@ def _render_mention(
     tok = tokens[idx]
     name = self.rules["text"](tokens, idx, options, env)  # escaped like any text
     return f'<span class="mention" data-user="{int(tok.meta["user"])}">@{name}</span>'
+
+
+def _render_topic(
+    self: Any, tokens: Sequence[Token], idx: int, options: OptionsDict, env: EnvType
+) -> str:
+    words = self.rules["text"](tokens, idx, options, env)  # escaped like any text
+    tag = html.escape(str(tokens[idx].meta["tag"]), quote=True)
+    return f'<span class="topic" data-tag="{tag}">{words}</span>'
 
 
 _md = _markdown()

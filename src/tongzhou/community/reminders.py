@@ -4,7 +4,8 @@ Every reminder is a row in `Reminder` with a unique (user, key); the key names t
 (`routine:<id>:<local date>`, `event:<id>:start`, `anniversary:<id>:<year>`), so a reminder
 fires once whatever the worker does: restarted mid-run, two workers at once, or a run that
 comes late (up to LATE_LIMIT; after that the occurrence is skipped rather than sent hours
-late). The worker's loop calls `fire_due` about once a minute (tasks.periodic_jobs).
+late). The worker's loop calls `fire_due` about once a minute (tasks.periodic_jobs); the
+same round sends the groups' evening messages of kept streaks (routines.post_streak_messages).
 Routines fire at a wall-clock time in each member's own timezone (Profile.timezone, else
 the server's TIME_ZONE); ReminderSchedule keeps the next instant in UTC.
 """
@@ -13,11 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -29,6 +32,11 @@ log = logging.getLogger(__name__)
 
 LATE_LIMIT = dt.timedelta(hours=3)  # a reminder this late is skipped, not sent
 BATCH = 500
+# One run at a time in this process: SQLite has no row locks (select_for_update is a no-op
+# there), so two threads of one process would otherwise both read the same due schedule.
+# Between processes, PostgreSQL's row locks, SQLite's write lock (IMMEDIATE transactions)
+# and the unique (user, key) do the same job.
+_run_lock = threading.Lock()
 
 # Other features add jobs that create their reminders (events, anniversaries): each is
 # called with `now` and returns the Reminders it created.
@@ -86,8 +94,15 @@ def schedule_for(routine: Routine, user: Any, now: dt.datetime | None = None) ->
 
 def reschedule_user(user: Any, now: dt.datetime | None = None) -> None:
     """The member changed timezone: every one of their schedules moves with them."""
-    for sched in ReminderSchedule.objects.filter(user=user).select_related("routine"):
-        schedule_for(sched.routine, user, now)
+    fresh = get_user_model().objects.select_related("profile").get(pk=user.pk)  # new zone
+    for sched in ReminderSchedule.objects.filter(user=fresh).select_related("routine"):
+        schedule_for(sched.routine, fresh, now)
+
+
+def reschedule_routine(routine: Routine, now: dt.datetime | None = None) -> None:
+    """The routine's time, days or state changed: every member's next time moves."""
+    for sched in ReminderSchedule.objects.filter(routine=routine).select_related("user__profile"):
+        schedule_for(routine, sched.user, now)
 
 
 def _members_missing_schedules(now: dt.datetime) -> None:
@@ -157,7 +172,11 @@ def push(reminders: list[Reminder]) -> None:
 
 def fire_due(now: dt.datetime | None = None) -> list[Reminder]:
     """Create every reminder that is due; return the ones created by this call."""
-    now = now or timezone.now()
+    with _run_lock:
+        return _fire_due(now or timezone.now())
+
+
+def _fire_due(now: dt.datetime) -> list[Reminder]:
     _members_missing_schedules(now)
     made: list[Reminder] = []
     due = ReminderSchedule.objects.filter(enabled=True, next_at__lte=now).order_by("next_at")
@@ -170,6 +189,12 @@ def fire_due(now: dt.datetime | None = None) -> list[Reminder]:
         except Exception:  # one source failing must not stop the others
             log.exception("reminder source %s failed", getattr(source, "__name__", source))
     transaction.on_commit(lambda: push(made))
+    try:  # the groups' evening message of kept streaks (a chat message, not a reminder)
+        from tongzhou.community.routines import post_streak_messages
+
+        post_streak_messages(now)
+    except Exception:
+        log.exception("streak messages failed")
     return made
 
 

@@ -263,6 +263,7 @@ def do_update_group(
     review_after_months: Any = None,
     spam_action: str | None = None,
     new_member_days: Any = None,
+    dm_min_days: Any = None,
 ) -> Group:
     """Change what is given; everything is checked before anything is written. The
     announcement is shown above the chat to every member, and reaches open pages at once."""
@@ -287,6 +288,8 @@ def do_update_group(
         changes["spam_action"] = spam_action
     if new_member_days is not None and new_member_days != "":
         changes["new_member_days"] = _whole_number(new_member_days, 0, 60)
+    if dm_min_days is not None and dm_min_days != "":
+        changes["dm_min_days"] = _whole_number(dm_min_days, 0, 365)
     if review_after_months is not None and review_after_months != "":
         changes["review_after_months"] = _whole_number(review_after_months, 1, 60)
     routing = {

@@ -40,6 +40,7 @@ class GroupPatch(Schema):
     review_after_months: int | None = None  # knowledge entries are flagged for review after
     spam_action: str | None = None  # "hold" a message that looks like selling, or "flag" it
     new_member_days: int | None = None  # contact details from members newer than this: spam
+    dm_min_days: int | None = None  # members newer than this cannot start direct messages
     announcement: str | None = None  # "" takes it down
 
 
@@ -104,6 +105,7 @@ def group_dict(group: Group, user: User) -> dict[str, Any]:
         data["safety"] = {
             "spam_action": group.spam_action,
             "new_member_days": group.new_member_days,
+            "dm_min_days": group.dm_min_days,
         }
     return data
 

@@ -338,6 +338,7 @@ def group_settings(request: HttpRequest, gid: int) -> HttpResponse:
                     leader,
                     spam_action=request.POST.get("spam_action"),
                     new_member_days=request.POST.get("new_member_days"),
+                    dm_min_days=request.POST.get("dm_min_days"),
                 )
             elif action == "knowledge":
                 actions.do_update_group(

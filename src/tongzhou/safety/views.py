@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from tongzhou.accounts.models import User
+from tongzhou.community.dm import dm_reports_for
 from tongzhou.errors import UserError
 from tongzhou.groups.queries import access_group, access_moderation
 from tongzhou.groups.views import shows_user_errors
@@ -56,6 +57,7 @@ def moderation(request: HttpRequest, gid: int) -> HttpResponse:
             "group": mod.group,
             "membership": mod,
             "reports": reports,
+            "dm_reports": dm_reports_for(mod.group_id),
             "mute_choices": [(60, _("1 hour")), (1440, _("1 day")), (10080, _("1 week"))],
         },
     )

@@ -123,6 +123,17 @@ document.getElementById("keep-cancel").addEventListener("click", () => {
 });
 setupGlossary(config.glossary.terms, config.glossary.labels);
 
+// A #tag (marked by the server as <span class="topic" data-tag>) opens its topic page.
+function linkTopics(text) {
+  for (const span of text.querySelectorAll("span.topic[data-tag]")) {
+    const a = document.createElement("a");
+    a.className = "topic";
+    a.href = `/groups/${config.groupId}/topics/${encodeURIComponent(span.dataset.tag)}/`;
+    a.textContent = span.textContent;
+    span.replaceWith(a);
+  }
+}
+
 function build(m) {
   const li = tpl.content.firstElementChild.cloneNode(true);
   li.dataset.id = m.id;
@@ -140,6 +151,7 @@ function build(m) {
     // forbids inline script besides.
     if (m.html !== undefined) text.innerHTML = m.html; else text.textContent = m.text;
     text.hidden = !m.text;
+    linkTopics(text);
     markTerms(text, config.glossary.terms);
     for (const span of text.querySelectorAll(".mention")) {
       if (Number(span.dataset.user) === config.me) { span.classList.add("me"); li.classList.add("mentions-me"); }
@@ -587,6 +599,8 @@ function connect() {
     }
     if (data.type === "group.announcement") showAnnouncement(data.announcement);
     if (data.type === "notify.new") showNotification(data.notification, data.unread);
+    if (data.type === "reminder.new") showReminder(data.reminder);
+    if (data.type === "dm.new") setBadge("dm", data.unread);
   });
   socket.addEventListener("close", (ev) => {
     if (ev.code === 4403) {
@@ -646,6 +660,25 @@ function showNotification(n, unread) {
   toast.hidden = false;
 }
 document.getElementById("toast-close").addEventListener("click", () => { toast.hidden = true; });
+
+// Counts in the top bar that other parts of the app change (community/context.py draws them).
+function setBadge(id, n) {
+  const badge = document.getElementById(`${id}-count`);
+  if (!badge) return;
+  badge.hidden = !n;
+  document.getElementById(`${id}-n`).textContent = String(n);
+}
+
+// A reminder came due (a routine, an event about to start, an anniversary, a reply).
+function showReminder(r) {
+  const n = Number(document.getElementById("today-n")?.textContent || 0) + 1;
+  setBadge("today", n);
+  const link = document.getElementById("toast-link");
+  link.textContent = `⏰ ${r.title}`;
+  link.href = r.url || "/today/";
+  link.onclick = null;
+  toast.hidden = false;
+}
 
 // What a message says without its formatting: for one-line summaries.
 const plain = (m) => (m.html ? new DOMParser().parseFromString(m.html, "text/html").body.textContent.trim() : m.text);
