@@ -389,3 +389,12 @@ def test_a_message_deleted_before_the_worker_runs_leaves_nothing(world: World, s
     assert site.hits == []  # nothing left to fetch for
     assert not LinkPreview.objects.filter(message_id=message["id"]).exists()
     assert [t.return_value for t in preview_tasks()] == ["gone"]
+
+
+def test_a_link_to_this_site_gets_no_card(world: World, settings: Any) -> None:
+    # A milestone's chat message links its card; our pages are for members, so a card fetched
+    # without a session would show the sign-in page.
+    settings.SITE_URL = "https://tz.example.org"
+    message = send(world, "🎓 毕业了！ https://TZ.example.org/groups/1/milestones/3/")
+    assert not LinkPreview.objects.filter(message_id=message["id"]).exists()
+    assert preview_tasks() == []

@@ -327,3 +327,23 @@ def test_fire_due_is_quick_enough_for_a_minute_by_minute_worker(people: Setup) -
     made = reminders.fire_due(at(2026, 6, 2, 0))
     assert len(made) == 52  # the fifty, Mei and the leader
     assert time.monotonic() - started < 20
+
+
+def test_a_reminder_is_worded_in_the_language_its_reader_last_read_pages_in(db: Any) -> None:
+    from django.test import Client
+
+    from tongzhou.community.aid import do_create_request, do_reply
+
+    s = Setup()
+    mei = Client()
+    mei.force_login(s.mei)
+    mei.get("/today/", HTTP_ACCEPT_LANGUAGE="zh-CN")  # she reads in Chinese
+    tom = Client()
+    tom.force_login(s.tom)
+    tom.get("/today/", HTTP_ACCEPT_LANGUAGE="en-US")  # he reads in English
+    req = do_create_request(s.mei, s.group.pk, kind="company", title="周一陪我去放疗")
+    # Tom offers help while his own pages are in English: Mei is told in Chinese.
+    do_reply(s.tom, s.group.pk, req.pk, text="I can come.", offer=True)
+    [told] = Reminder.objects.filter(user=s.mei)
+    assert told.title.startswith("Tom") and "可以帮忙" in told.title, told.title
+    assert "can help" not in told.title

@@ -87,6 +87,9 @@ class Profile(models.Model):
         _("text size"), max_length=8, choices=TextSize.choices, default=TextSize.NORMAL
     )
     high_contrast = models.BooleanField(_("high contrast"), default=False)
+    # The language the member last read pages in (kept by accounts/zone.py), so that what is
+    # worded for them later, away from any page (reminders), is in their language.
+    language = models.CharField(max_length=10, blank=True)
     # Reminders fire and times show in this zone (IANA name); blank: the server's TIME_ZONE.
     timezone = models.CharField(_("timezone"), max_length=64, blank=True)
     # Direct messages: a member can switch them off altogether.

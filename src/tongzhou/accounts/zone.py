@@ -1,4 +1,5 @@
-"""Times on pages in the member's own timezone (Profile.timezone; blank: the server's)."""
+"""Times on pages in the member's own timezone (Profile.timezone; blank: the server's); the
+language they read in is kept on their profile for what is worded for them later."""
 
 from __future__ import annotations
 
@@ -32,10 +33,11 @@ class MemberTimezoneMiddleware:
         if user is not None and user.is_authenticated:
             from tongzhou.accounts.models import Profile
 
-            name = (
-                Profile.objects.filter(user_id=user.pk).values_list("timezone", flat=True).first()
-                or ""
-            )
+            row = Profile.objects.filter(user_id=user.pk).values_list("timezone", "language")
+            name, language = row.first() or ("", "")
+            reading = getattr(request, "LANGUAGE_CODE", "")
+            if reading and reading != language:  # written only when it changes
+                Profile.objects.filter(user_id=user.pk).update(language=reading)
         try:
             if name:
                 timezone.activate(ZoneInfo(name))

@@ -8,6 +8,7 @@ redirect, caps size and time) and its picture, which is re-encoded and served fr
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -32,9 +33,17 @@ HTML = ("text/html", "application/xhtml+xml")
 IMAGES = ("image/jpeg", "image/png", "image/gif", "image/webp")
 
 
+def _ours(url: str) -> bool:
+    """A link to this site (a milestone card, an event): its pages are for members only, so a
+    card would show the sign-in page."""
+    return urlsplit(url).netloc.lower() == urlsplit(settings.SITE_URL).netloc.lower()
+
+
 def start_preview(message: Message) -> None:
     """Inside the send (or edit) transaction: queue a card for the message's first link."""
     url = first_link(message.text) if settings.LINK_PREVIEWS else None
+    if url is not None and _ours(url):
+        url = None
     LinkPreview.objects.filter(message=message).exclude(url=url or "").delete()
     if url is None or len(url) > 2000 or LinkPreview.objects.filter(message=message).exists():
         return

@@ -11,6 +11,7 @@ request carries a note saying so, on the page and in the API.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -23,14 +24,14 @@ from django.utils.translation import gettext_lazy
 
 from tongzhou.accounts.models import User
 from tongzhou.community.models import AidReply, AidRequest, Reminder
-from tongzhou.community.reminders import create_once, push
+from tongzhou.community.reminders import as_reader, create_once, push
 from tongzhou.errors import UserError, parse_id
 from tongzhou.groups.models import Membership
 from tongzhou.groups.queries import access_group, access_moderation
 from tongzhou.safety.checks import check_personal_data, moderators_of
 from tongzhou.safety.limits import check_rates
 from tongzhou.safety.spam import Sender, is_spam, spam_signals
-from tongzhou.text import clean
+from tongzhou.text import field_text
 
 Status = AidRequest.Status
 Kind = AidRequest.Kind
@@ -48,19 +49,6 @@ PAGE = 50
 
 def not_found() -> UserError:
     return UserError("aid_not_found", _("There is no such request in this group."), 404)
-
-
-def _text(value: object, code: str, label: str, limit: int, *, required: bool = True) -> str:
-    text = clean(value) if isinstance(value, str) else ""
-    if required and not text:
-        raise UserError(f"empty_{code}", _("Please fill in: %(field)s.") % {"field": label})
-    if len(text) > limit:
-        raise UserError(
-            f"{code}_too_long",
-            _("%(field)s: %(n)d characters; the most is %(max)d.")
-            % {"field": label, "n": len(text), "max": limit},
-        )
-    return text
 
 
 def can_see(membership: Membership, req: AidRequest) -> bool:
@@ -93,11 +81,14 @@ def aid_url(req: AidRequest) -> str:
     return reverse("community:aid_request", kwargs={"gid": req.group_id, "aid_id": req.pk})
 
 
-def _tell(user_ids: list[int], req: AidRequest, key: str, title: str) -> None:
-    """A reminder for each (once per key), pushed to open pages after commit."""
+def _tell(user_ids: list[int], req: AidRequest, key: str, words: Callable[[], str]) -> None:
+    """A reminder for each (once per key), worded in each one's language, pushed to open
+    pages after commit."""
     made: list[Reminder] = []
     now = timezone.now()
     for uid in dict.fromkeys(user_ids):
+        with as_reader(uid):
+            title = words()
         r = create_once(
             uid,
             f"aid:{req.pk}:{key}",
@@ -137,8 +128,8 @@ def do_create_request(
     membership = access_group(user, group_id)
     if kind not in Kind.values:
         raise UserError("invalid_kind", _("Choose what kind of help you need."))
-    title_text = _text(title, "title", _("Title"), 120)
-    details_text = _text(details, "details", _("Details"), 4000, required=False)
+    title_text = field_text(title, "title", _("Title"), 120)
+    details_text = field_text(details, "details", _("Details"), 4000, required=False)
     words = f"{title_text}\n{details_text}"
     check_personal_data(words, bool(confirm_personal_data))
     check_rates(["send_minute", "send_hour"], AidRequest.objects.filter(author=user))
@@ -161,7 +152,7 @@ def do_create_request(
                 moderators_of(group_id, besides=user.pk),
                 req,
                 "pending",
-                _("A help request waits for you: %(title)s") % {"title": req.title},
+                lambda: _("A help request waits for you: %(title)s") % {"title": req.title},
             )
     return req
 
@@ -172,7 +163,7 @@ def do_decide_request(
     """A moderator lets a waiting request through, or turns it down with a reason the author
     reads; an open request that should not be there can be taken down the same way."""
     membership = access_moderation(user, group_id)
-    reason_text = _text(reason, "reason", _("Reason"), 500, required=not approve)
+    reason_text = field_text(reason, "reason", _("Reason"), 500, required=not approve)
     with transaction.atomic():
         req = AidRequest.objects.select_for_update().get(pk=request_in(membership, aid_id).pk)
         if approve and req.status != Status.PENDING:
@@ -189,12 +180,14 @@ def do_decide_request(
                 [req.author_id],
                 req,
                 "approved" if approve else "declined",
-                (
-                    _("Your request is open to the group: %(title)s")
-                    if approve
-                    else _("Your request was not approved: %(title)s")
-                )
-                % {"title": req.title},
+                lambda: (
+                    (
+                        _("Your request is open to the group: %(title)s")
+                        if approve
+                        else _("Your request was not approved: %(title)s")
+                    )
+                    % {"title": req.title}
+                ),
             )
     return req
 
@@ -241,7 +234,7 @@ def do_reply(
         raise UserError("aid_closed", _("This request is closed."), 409)
     if offer and req.status != Status.OPEN:
         raise UserError("aid_fulfilled", _("This request already has the help it needed."), 409)
-    body = _text(text, "text", _("Reply"), 2000, required=not offer)
+    body = field_text(text, "text", _("Reply"), 2000, required=not offer)
     if offer and not body:
         body = str(_("I can help."))
     check_personal_data(body, bool(confirm_personal_data))
@@ -250,10 +243,19 @@ def do_reply(
         reply = AidReply.objects.create(request=req, author=user, text=body, offer=bool(offer))
         if req.author_id != user.pk:
             name = user.display_name or user.username
-            title = (
-                _("%(name)s can help: %(title)s") if offer else _("%(name)s replied: %(title)s")
-            ) % {"name": name, "title": req.title}
-            _tell([req.author_id], req, f"reply:{reply.pk}", title)
+            _tell(
+                [req.author_id],
+                req,
+                f"reply:{reply.pk}",
+                lambda: (
+                    (
+                        _("%(name)s can help: %(title)s")
+                        if offer
+                        else _("%(name)s replied: %(title)s")
+                    )
+                    % {"name": name, "title": req.title}
+                ),
+            )
     return reply
 
 

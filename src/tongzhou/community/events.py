@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, F, Q
 from django.urls import reverse
-from django.utils import formats, timezone, translation
+from django.utils import formats, timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
@@ -43,7 +40,7 @@ from tongzhou.groups.models import Membership
 from tongzhou.groups.queries import access_group, access_moderation
 from tongzhou.knowledge.models import Category, Entry
 from tongzhou.notify.queries import permalink
-from tongzhou.text import clean
+from tongzhou.text import clean, field_text
 
 MAX_REMIND = 7 * 24 * 60  # minutes: a reminder at most a week before
 MAX_QUESTIONS_EACH = 10  # per member and event
@@ -91,19 +88,6 @@ def event_url(event: Event) -> str:
 
 
 # --- checking what people type -------------------------------------------------------------
-
-
-def _text(value: object, code: str, label: str, limit: int, *, required: bool = True) -> str:
-    text = clean(value) if isinstance(value, str) else ""
-    if required and not text:
-        raise UserError(f"empty_{code}", _("Please fill in: %(field)s.") % {"field": label})
-    if len(text) > limit:
-        raise UserError(
-            f"{code}_too_long",
-            _("%(field)s: %(n)d characters; the most is %(max)d.")
-            % {"field": label, "n": len(text), "max": limit},
-        )
-    return text
 
 
 def _when(value: object, code: str, label: str, zone: dt.tzinfo) -> dt.datetime:
@@ -177,12 +161,12 @@ def check_event(user: User, data: dict[str, Any], current: Event | None = None) 
         raise UserError("invalid_kind", _("Choose what kind of event it is."))
     out: dict[str, Any] = {
         "kind": kind,
-        "title": _text(given("title"), "title", _("Title"), 120),
-        "description": _text(
+        "title": field_text(given("title"), "title", _("Title"), 120),
+        "description": field_text(
             given("description") or "", "description", _("Description"), 4000, required=False
         ),
-        "speaker": _text(given("speaker") or "", "speaker", _("Speaker"), 120, required=False),
-        "place": _text(given("place") or "", "place", _("Place"), 300, required=False),
+        "speaker": field_text(given("speaker") or "", "speaker", _("Speaker"), 120, required=False),
+        "place": field_text(given("place") or "", "place", _("Place"), 300, required=False),
         "topic": check_topic(given("topic") or ""),
     }
     for name in ("starts_at", "ends_at"):
@@ -237,27 +221,12 @@ def check_event(user: User, data: dict[str, Any], current: Event | None = None) 
 # --- telling members (reminders in their language and timezone) ---------------------------
 
 
-@contextmanager
-def _as_seen_by(user_id: int) -> Iterator[None]:
-    """Words and times as this member reads them: their e-mail language (the one language
-    we know they chose), else the server's; their timezone."""
-    from tongzhou.notify.models import EmailSettings
-
-    language = (
-        EmailSettings.objects.filter(user_id=user_id).values_list("language", flat=True).first()
-        or settings.LANGUAGE_CODE
-    )
-    user = User.objects.select_related("profile").filter(pk=user_id).first()
-    with translation.override(language), timezone.override(reminders.zone_of(user)):
-        yield
-
-
 def _at(event: Event) -> str:
     return formats.date_format(timezone.localtime(event.starts_at), "DATETIME_FORMAT")
 
 
 def _tell(event: Event, user_id: int, key: str, kind: str, due: dt.datetime) -> Reminder | None:
-    with _as_seen_by(user_id):
+    with reminders.as_reader(user_id):
         values = {"title": event.title[:120], "time": _at(event)}
         if kind == "start":
             title = _("%(title)s starts at %(time)s") % values
@@ -425,7 +394,7 @@ def do_ask(user: User, group_id: int, event_id: object, text: object) -> EventQu
     membership = access_group(user, group_id)
     event = event_in(membership, event_id)
     _open(event)
-    body = _text(text, "question", _("Your question"), 1000)
+    body = field_text(text, "question", _("Your question"), 1000)
     if event.questions.filter(author=user).count() >= MAX_QUESTIONS_EACH:
         raise UserError(
             "too_many_questions",
@@ -466,7 +435,7 @@ def do_answer(
             403,
         )
     q = question_in(membership, event, question_id)
-    q.answer = _text(text, "answer", _("Answer"), 4000)
+    q.answer = field_text(text, "answer", _("Answer"), 4000)
     q.answered_by, q.answered_at = user, timezone.now()
     q.save(update_fields=["answer", "answered_by", "answered_at"])
     return q

@@ -4,6 +4,7 @@ planned, done or declined, and its author is told."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -14,12 +15,12 @@ from django.utils.translation import gettext as _
 
 from tongzhou.accounts.models import User
 from tongzhou.community.models import Reminder, Suggestion, SuggestionComment, SuggestionVote
-from tongzhou.community.reminders import create_once, push
+from tongzhou.community.reminders import as_reader, create_once, push
 from tongzhou.errors import UserError, parse_id
 from tongzhou.groups.models import Membership
 from tongzhou.groups.queries import access_group, access_moderation
 from tongzhou.safety.limits import check_rates
-from tongzhou.text import clean
+from tongzhou.text import field_text
 
 Status = Suggestion.Status
 SORTS = ("votes", "newest")
@@ -29,19 +30,6 @@ PAGE = 100
 
 def not_found() -> UserError:
     return UserError("suggestion_not_found", _("There is no such suggestion in this group."), 404)
-
-
-def _text(value: object, code: str, label: str, limit: int, *, required: bool = True) -> str:
-    text = clean(value) if isinstance(value, str) else ""
-    if required and not text:
-        raise UserError(f"empty_{code}", _("Please fill in: %(field)s.") % {"field": label})
-    if len(text) > limit:
-        raise UserError(
-            f"{code}_too_long",
-            _("%(field)s: %(n)d characters; the most is %(max)d.")
-            % {"field": label, "n": len(text), "max": limit},
-        )
-    return text
 
 
 def suggestion_in(membership: Membership, sg_id: object) -> Suggestion:
@@ -62,7 +50,10 @@ def suggestion_url(s: Suggestion) -> str:
     return reverse("community:suggestion", kwargs={"gid": s.group_id, "sgid": s.pk})
 
 
-def _tell(user_id: int, s: Suggestion, key: str, title: str) -> None:
+def _tell(user_id: int, s: Suggestion, key: str, words: Callable[[], str]) -> None:
+    """A reminder (once per key), worded in the reader's language."""
+    with as_reader(user_id):
+        title = words()
     r = create_once(
         user_id,
         f"suggestion:{s.pk}:{key}",
@@ -82,8 +73,8 @@ def do_create_suggestion(
     """Any member suggests something for the group."""
     access_group(user, group_id)
     fields = {
-        "title": _text(title, "title", _("Title"), 120),
-        "body": _text(body, "details", _("Details"), 4000, required=False),
+        "title": field_text(title, "title", _("Title"), 120),
+        "body": field_text(body, "details", _("Details"), 4000, required=False),
     }
     check_rates(["send_minute", "send_hour"], Suggestion.objects.filter(author=user))
     return Suggestion.objects.create(group_id=group_id, author=user, **fields)
@@ -108,7 +99,7 @@ def do_vote(user: User, group_id: int, sg_id: object, on: bool = True) -> int:
 def do_comment(user: User, group_id: int, sg_id: object, text: object) -> SuggestionComment:
     membership = access_group(user, group_id)
     s = suggestion_in(membership, sg_id)
-    body = _text(text, "text", _("Comment"), 2000)
+    body = field_text(text, "text", _("Comment"), 2000)
     check_rates(["send_minute", "send_hour"], SuggestionComment.objects.filter(author=user))
     with transaction.atomic():
         c = SuggestionComment.objects.create(suggestion=s, author=user, text=body)
@@ -118,8 +109,10 @@ def do_comment(user: User, group_id: int, sg_id: object, text: object) -> Sugges
                 s.author_id,
                 s,
                 f"comment:{c.pk}",
-                _("%(name)s commented on your suggestion: %(title)s")
-                % {"name": name, "title": s.title},
+                lambda: (
+                    _("%(name)s commented on your suggestion: %(title)s")
+                    % {"name": name, "title": s.title}
+                ),
             )
     return c
 
@@ -132,7 +125,7 @@ def do_answer(
     membership = access_moderation(user, group_id)
     if status not in Status.values:
         raise UserError("invalid_status", _("Choose new, planned, done or declined."))
-    text = _text(answer, "answer", _("Answer"), 2000, required=status == Status.DECLINED)
+    text = field_text(answer, "answer", _("Answer"), 2000, required=status == Status.DECLINED)
     with transaction.atomic():
         s = Suggestion.objects.select_for_update().get(pk=suggestion_in(membership, sg_id).pk)
         if s.status == status and s.answer == text:
@@ -143,13 +136,14 @@ def do_answer(
         s.answered_at = timezone.now()
         s.save(update_fields=["status", "answer", "answered_by", "answered_at"])
         if s.author_id != user.pk:
-            label = str(Status(s.status).label)
             _tell(
                 s.author_id,
                 s,
                 f"answer:{int(s.answered_at.timestamp())}",
-                _("Your suggestion is now “%(status)s”: %(title)s")
-                % {"status": label, "title": s.title},
+                lambda: (
+                    _("Your suggestion is now “%(status)s”: %(title)s")
+                    % {"status": str(Status(s.status).label), "title": s.title}
+                ),
             )
     return suggestion_in(membership, s.pk)
 

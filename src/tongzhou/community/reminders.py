@@ -15,14 +15,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tongzhou.community.models import Reminder, ReminderSchedule, Routine
 from tongzhou.groups.models import Membership
@@ -196,6 +197,25 @@ def _fire_due(now: dt.datetime) -> list[Reminder]:
     except Exception:
         log.exception("streak messages failed")
     return made
+
+
+@contextmanager
+def as_reader(user_id: int) -> Iterator[None]:
+    """Words and times as this member reads them, for what is worded away from their pages:
+    the language they last read pages in (Profile.language), else their e-mail language, else
+    the server's; their timezone."""
+    from tongzhou.accounts.models import User
+    from tongzhou.notify.models import EmailSettings
+
+    user = User.objects.select_related("profile").filter(pk=user_id).first()
+    profile = getattr(user, "profile", None)
+    language = (
+        (profile.language if profile is not None else "")
+        or EmailSettings.objects.filter(user_id=user_id).values_list("language", flat=True).first()
+        or settings.LANGUAGE_CODE
+    )
+    with translation.override(language), timezone.override(zone_of(user)):
+        yield
 
 
 def create_once(user_id: int, key: str, **fields: Any) -> Reminder | None:

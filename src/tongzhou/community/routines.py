@@ -30,7 +30,7 @@ from tongzhou.community.models import CheckIn, Event, Reminder, ReminderSchedule
 from tongzhou.errors import UserError, parse_id
 from tongzhou.groups.models import Membership
 from tongzhou.groups.queries import access_group, access_moderation, membership_of
-from tongzhou.text import clean
+from tongzhou.text import field_text
 
 log = logging.getLogger(__name__)
 
@@ -285,19 +285,6 @@ def reminder_title(r: Reminder) -> str:
 # --- changing ------------------------------------------------------------------------------
 
 
-def _text(value: object, code: str, label: str, limit: int, *, required: bool) -> str:
-    text = clean(value) if isinstance(value, str) else ""
-    if required and not text:
-        raise UserError(f"empty_{code}", _("Please fill in: %(field)s.") % {"field": label})
-    if len(text) > limit:
-        raise UserError(
-            f"{code}_too_long",
-            _("%(field)s: %(n)d characters; the most is %(max)d.")
-            % {"field": label, "n": len(text), "max": limit},
-        )
-    return text
-
-
 def check_time(value: object) -> dt.time:
     if isinstance(value, dt.time):
         return value.replace(second=0, microsecond=0, tzinfo=None)
@@ -341,9 +328,9 @@ def check_day(value: object, user: User) -> dt.date | None:
 def _fields(user: User, data: dict[str, Any], *, partial: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if not partial or data.get("title") is not None:
-        out["title"] = _text(data.get("title"), "title", _("What to do"), 80, required=True)
+        out["title"] = field_text(data.get("title"), "title", _("What to do"), 80, required=True)
     if not partial or data.get("note") is not None:
-        out["note"] = _text(data.get("note") or "", "note", _("Note"), 500, required=False)
+        out["note"] = field_text(data.get("note") or "", "note", _("Note"), 500, required=False)
     if not partial or data.get("time") is not None:
         out["time"] = check_time(data.get("time"))
     if not partial or data.get("weekdays") is not None:

@@ -30,7 +30,7 @@ from tongzhou.knowledge.models import (
 )
 from tongzhou.knowledge.terms import normalize
 from tongzhou.questions.models import Question
-from tongzhou.text import clean
+from tongzhou.text import clean, field_text
 
 MAX_TAGS, MAX_TAG_CHARS, MAX_SOURCES, MAX_GUIDE = 8, 20, 30, 30
 
@@ -50,20 +50,6 @@ def entry_in(membership: Membership, entry_id: object) -> Entry:
 
 def can_edit(membership: Membership, entry: Entry) -> bool:
     return membership.can_moderate or entry.created_by_id == membership.user_id
-
-
-def _text(value: object, code: str, label: str, limit: int, *, required: bool = True) -> str:
-    """Cleaned text of a field; `label` is the field's translated name for the message."""
-    text = clean(value) if isinstance(value, str) else ""
-    if required and not text:
-        raise UserError(f"empty_{code}", _("Please fill in: %(field)s.") % {"field": label})
-    if len(text) > limit:
-        raise UserError(
-            f"{code}_too_long",
-            _("%(field)s: %(n)d characters; the most is %(max)d.")
-            % {"field": label, "n": len(text), "max": limit},
-        )
-    return text
 
 
 def check_tags(value: object) -> list[str]:
@@ -130,8 +116,8 @@ def do_create_entry(
     chosen messages, or from a question and its answers."""
     membership = access_group(user, group_id)
     fields = {
-        "title": _text(title, "title", _("Title"), 120),
-        "body": _text(body, "text", _("Text"), 20000),
+        "title": field_text(title, "title", _("Title"), 120),
+        "body": field_text(body, "text", _("Text"), 20000),
         "category": check_category(category),
         "tags": check_tags(list(tags) if isinstance(tags, tuple) else tags),
     }
@@ -183,8 +169,8 @@ def do_edit_entry(
                 "not_allowed", _("Only the author and the moderators can change this entry."), 403
             )
         new = {
-            "title": entry.title if title is None else _text(title, "title", _("Title"), 120),
-            "body": entry.body if body is None else _text(body, "text", _("Text"), 20000),
+            "title": entry.title if title is None else field_text(title, "title", _("Title"), 120),
+            "body": entry.body if body is None else field_text(body, "text", _("Text"), 20000),
             "category": entry.category if category is None else check_category(category),
             "tags": entry.tags if tags is None else check_tags(tags),
         }
@@ -201,7 +187,7 @@ def do_edit_entry(
             entry=entry,
             number=number,
             editor=user,
-            note=_text(note, "note", _("What changed"), 200, required=False),
+            note=field_text(note, "note", _("What changed"), 200, required=False),
             **new,
         )
         index_entry(entry)
@@ -257,7 +243,7 @@ def do_comment(user: User, group_id: int, entry_id: object, text: object) -> Com
     membership = access_group(user, group_id)
     entry = entry_in(membership, entry_id)
     return Comment.objects.create(
-        entry=entry, author=user, text=_text(text, "comment", _("Comment"), 2000)
+        entry=entry, author=user, text=field_text(text, "comment", _("Comment"), 2000)
     )
 
 
@@ -328,9 +314,9 @@ def newcomer_guide(membership: Membership) -> dict[str, Any] | None:
 
 def _term_fields(term: object, also: object, meaning: object) -> dict[str, str]:
     return {
-        "term": _text(term, "word", _("Word"), 40),
-        "also": _text(also, "also", _("Also written as"), 200, required=False),
-        "meaning": _text(meaning, "meaning", _("Meaning"), 1000),
+        "term": field_text(term, "word", _("Word"), 40),
+        "also": field_text(also, "also", _("Also written as"), 200, required=False),
+        "meaning": field_text(meaning, "meaning", _("Meaning"), 1000),
     }
 
 
