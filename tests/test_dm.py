@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.test import Client, override_settings
 from django.utils import timezone
 
@@ -169,7 +170,7 @@ def test_no_shared_group_is_not_found(w: World) -> None:
 def test_rate_limit_on_starting_new_conversations(w: World) -> None:
     sender = api(u(w, "leader"))
     others = [new_member(w, f"friend{i}") for i in range(3)]
-    limits = {"send_minute": (20, 60), "send_hour": (300, 3600), "dm_start_hour": (2, 3600)}
+    limits = {**settings.RATE_LIMITS, "dm_start_hour": (2, 3600)}
     with override_settings(RATE_LIMITS=limits):
         assert start(sender, others[0], cid="a").status_code == 201
         assert start(sender, others[1], cid="b").status_code == 201

@@ -56,6 +56,13 @@ def test_download_my_data_has_everything_about_me_and_nothing_about_others(
         category="rehab",
     )
     do_comment(member, world.group.pk, written.pk, "补充：温水更好")  # type: ignore[arg-type]
+    from tongzhou.community.aid import do_create_request
+    from tongzhou.community.routines import do_check_in, do_create_routine
+
+    pills = do_create_routine(member, world.group.pk, own=True, title="吃药 · pills", time="08:00")  # type: ignore[arg-type]
+    do_check_in(member, world.group.pk, pills.pk)  # type: ignore[arg-type]
+    do_create_request(member, world.group.pk, kind="company", title="陪我去复查")  # type: ignore[arg-type]
+    do_create_request(world.users["leader"], world.group.pk, kind="lodging", title="leader's words")  # type: ignore[arg-type]
     c = world.client("member")
     r = c.get("/api/v1/me/export")
     assert r.status_code == 200
@@ -71,6 +78,8 @@ def test_download_my_data_has_everything_about_me_and_nothing_about_others(
         "reactions.json",
         "knowledge.json",
         "safety.json",
+        "direct_messages.json",
+        "community.json",
     }
     assert [v["text"] for v in files["knowledge.json"]["entry_versions"]] == ["放疗期间多喝水"]
     assert [c["text"] for c in files["knowledge.json"]["comments"]] == ["补充：温水更好"]
@@ -83,6 +92,10 @@ def test_download_my_data_has_everything_about_me_and_nothing_about_others(
     assert [(r["message"], r["emoji"]) for r in files["reactions.json"]] == [(theirs["id"], "🤗")]
     assert [m["group"] for m in files["groups.json"]["memberships"]] == [world.group.name]
     assert files["groups.json"]["applications"][0]["status"] == "approved"
+    community = files["community.json"]
+    assert [x["title"] for x in community["own_routines"]] == ["吃药 · pills"]
+    assert [x["routine_id"] for x in community["check_ins"]] == [pills.pk]
+    assert [x["title"] for x in community["aid_requests"]] == ["陪我去复查"]
     assert "leader's words" not in r.content.decode("latin-1")
     page = c.get("/accounts/export/")
     assert page.status_code == 200 and unzip(page.content)["account.json"] == account

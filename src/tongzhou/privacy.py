@@ -158,6 +158,83 @@ def export_data(user: User) -> dict[str, Any]:
         "knowledge.json": _knowledge_of(user),
         "safety.json": _safety_of(user),
         "direct_messages.json": _direct_messages_of(user),
+        "community.json": _community_of(user),
+    }
+
+
+def _community_of(user: User) -> dict[str, Any]:
+    """What the person did in the groups' community life: events they answered or asked at,
+    their routines and check-ins, reminders, milestones and reactions, requests for help and
+    replies, suggestions, comments and votes, the topics they follow."""
+    from tongzhou.community import models as c
+
+    def rows(qs: Any, *fields: str) -> list[dict[str, Any]]:
+        return [
+            {f: (_when(v) if hasattr(v, "isoformat") else v) for f, v in row.items()}
+            for row in qs.order_by("pk").values("pk", *fields)
+        ]
+
+    return {
+        "event_rsvps": rows(c.Rsvp.objects.filter(user=user), "event_id", "status", "updated_at"),
+        "event_questions": rows(
+            c.EventQuestion.objects.filter(author=user), "event_id", "text", "created_at"
+        ),
+        "event_votes": rows(c.EventQuestionVote.objects.filter(user=user), "question_id"),
+        "own_routines": rows(
+            c.Routine.objects.filter(owner=user),
+            "group_id",
+            "title",
+            "note",
+            "time",
+            "weekdays",
+            "once_on",
+            "created_at",
+            "archived_at",
+        ),
+        "check_ins": rows(c.CheckIn.objects.filter(user=user), "routine_id", "day"),
+        "reminders": rows(
+            c.Reminder.objects.filter(user=user), "group_id", "title", "due_at", "read_at"
+        ),
+        "milestones": rows(
+            c.Milestone.objects.filter(user=user),
+            "group_id",
+            "kind",
+            "text",
+            "years",
+            "day",
+            "remind_yearly",
+            "created_at",
+        ),
+        "milestone_reactions": rows(
+            c.MilestoneReaction.objects.filter(user=user), "milestone_id", "emoji"
+        ),
+        "aid_requests": rows(
+            c.AidRequest.objects.filter(author=user),
+            "group_id",
+            "kind",
+            "title",
+            "details",
+            "status",
+            "decision_reason",
+            "created_at",
+        ),
+        "aid_replies": rows(
+            c.AidReply.objects.filter(author=user), "request_id", "text", "offer", "created_at"
+        ),
+        "suggestions": rows(
+            c.Suggestion.objects.filter(author=user),
+            "group_id",
+            "title",
+            "body",
+            "status",
+            "answer",
+            "created_at",
+        ),
+        "suggestion_comments": rows(
+            c.SuggestionComment.objects.filter(author=user), "suggestion_id", "text", "created_at"
+        ),
+        "suggestion_votes": rows(c.SuggestionVote.objects.filter(user=user), "suggestion_id"),
+        "topics_followed": rows(c.TopicFollow.objects.filter(user=user), "group_id", "tag"),
     }
 
 

@@ -4,7 +4,7 @@ helpers (expect, everyone, own, MEMBERS, MODS) are in tests/access.py.
 
 Each module has API_CASES, PAGE_CASES, PAGE_POSTS (same shapes as the matrix's) and
 ids(world, path) -> {placeholder: value} for its own placeholders (names unique across
-modules: events {evid} {evqid}, routines {rtid} {myrtid}, milestones {msid}, aid {aidid},
+modules: events {evid} {evqid}, routines {rtid} {myrtid}, milestones {msid}, aid {aidid} {aidpid},
 feedback {sgid}, direct messages {convid} {dmid} {dmuid}, topics {tag})."""
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ OBJECT_PLACEHOLDERS = (
     "{myrtid}",
     "{msid}",
     "{aidid}",
+    "{aidpid}",
     "{sgid}",
     "{convid}",
     "{dmid}",
