@@ -234,8 +234,9 @@ REFLOW_JS = """
   const sw = document.documentElement.scrollWidth;
   if (sw > vw + 1) out.push(`the page scrolls sideways: ${sw} px wide in a ${vw} px window`);
   // Only what is meant to scroll sideways may reach past the window's edge inside it: the
-  // tab strip and a wide table. Anything else cut off there cannot be seen or tapped.
-  const inSideways = (el) => el.parentElement.closest('.tabs, .table-wrap') !== null;
+  // tab strips (the group's, the community pages') and a wide table. Anything else cut off
+  // there cannot be seen or tapped.
+  const inSideways = (el) => el.parentElement.closest('.tabs, .subtabs:not(.choices), .table-wrap') !== null;
   const name = (el) => {
     let s = el.tagName.toLowerCase();
     if (el.id) s += '#' + el.id;

@@ -258,7 +258,7 @@ async (scopes) => {
         el.parentElement.classList.contains("chat-head")) {
       // the chat's announcement (a second one would be a second id)
     } else if (tag === "details" && el.classList.contains("lang-menu") &&
-        el.parentElement.matches("header.topbar > nav.topnav")) {
+        el.parentElement.matches("header.topbar")) {
       // the language menu in the top bar
     } else if (tag === "details" && ((el.classList.contains("moderate") && el.parentElement.matches("li.member")) ||
         (el.classList.contains("worth-checking") && el.parentElement.matches(".bubble > .notes")))) {
