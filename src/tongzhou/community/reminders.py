@@ -121,7 +121,7 @@ def _members_missing_schedules(now: dt.datetime) -> None:
 def _fire_schedule(sched_id: int, now: dt.datetime) -> Reminder | None:
     with transaction.atomic():
         sched = (
-            ReminderSchedule.objects.select_for_update()
+            ReminderSchedule.objects.select_for_update(of=("self",))
             .select_related("routine", "user__profile")
             .filter(pk=sched_id, enabled=True, next_at__lte=now)
             .first()
