@@ -372,10 +372,6 @@ def test_questions_until_the_end_not_after(world: World) -> None:
 # --- what members see: times in their own zone, the thread ----------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Per-member timezone on pages is off: with MemberTimezoneMiddleware on, /readyz timed out while PostgreSQL restarted mid-burst (tests/test_faults.py); cause not found yet",
-)
 def test_each_member_sees_the_time_in_their_own_timezone(world: World) -> None:
     start = dt.datetime(2031, 6, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, 22:00 in New York
     ev = event(world, starts_at=start, ends_at=start + dt.timedelta(hours=1))
@@ -390,10 +386,6 @@ def test_each_member_sees_the_time_in_their_own_timezone(world: World) -> None:
     assert "May 31, 2031, 10 p.m." in listing
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Per-member timezone on pages is off: with MemberTimezoneMiddleware on, /readyz timed out while PostgreSQL restarted mid-burst (tests/test_faults.py); cause not found yet",
-)
 def test_the_page_form_reads_times_in_the_leaders_zone_and_shows_them_back(world: World) -> None:
     set_zone(u(world, "leader"), "Europe/London")
     c = api(world, "leader")

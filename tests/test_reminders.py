@@ -329,10 +329,6 @@ def test_fire_due_is_quick_enough_for_a_minute_by_minute_worker(people: Setup) -
     assert time.monotonic() - started < 20
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Per-member timezone on pages is off: with MemberTimezoneMiddleware on, /readyz timed out while PostgreSQL restarted mid-burst (tests/test_faults.py); cause not found yet",
-)
 def test_a_reminder_is_worded_in_the_language_its_reader_last_read_pages_in(db: Any) -> None:
     from django.test import Client
 

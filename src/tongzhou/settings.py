@@ -100,7 +100,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tongzhou.accounts.sessions.SeenMiddleware",
-    # "tongzhou.accounts.zone.MemberTimezoneMiddleware",  # off: see docs/architecture.md
+    "tongzhou.accounts.zone.MemberTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
