@@ -328,7 +328,8 @@ def test_restarting_postgresql_mid_burst(cluster: Cluster, group: dict[str, Any]
 
     async def restart_postgres() -> None:
         await asyncio.to_thread(cluster.stop_postgres, "fast")
-        r = await asyncio.to_thread(httpx.get, f"{cluster.url(1)}/readyz", timeout=10)
+        # A balancer's health check waits a few seconds, not the pool's 10 s request timeout.
+        r = await asyncio.to_thread(httpx.get, f"{cluster.url(1)}/readyz", timeout=5)
         seen["down"] = (r.status_code, r.json())
         await asyncio.sleep(1.0)
         await asyncio.to_thread(cluster.start_postgres)
