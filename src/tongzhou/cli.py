@@ -1,4 +1,4 @@
-"""The `tongzhou` command: demo, migrate, serve, worker, manage."""
+"""The `tongzhou` command: demo, migrate, serve, worker, import, backup, restore, manage."""
 
 from __future__ import annotations
 
@@ -139,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     rest.add_argument(
         "--force", action="store_true", help="replace a database that already holds accounts"
     )
+    from tongzhou.imports import command as import_command
+
+    import_command.add_parser(sub)
     manage = sub.add_parser("manage", help="any Django management command")
     manage.add_argument("args", nargs=argparse.REMAINDER)
     ns = parser.parse_args(argv)
@@ -165,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\nPress Ctrl+C to stop.\n", flush=True)
         _serve(ns.host, ns.port)
         return 0
+    if ns.command == "import":
+        return import_command.run(ns)
     if ns.command in ("backup", "restore"):
         return _backup_or_restore(ns)
     if ns.command == "worker":

@@ -20,6 +20,7 @@ EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS, EMA
 DEFAULT_FROM_EMAIL  SMTP for the optional e-mail digest; without EMAIL_HOST no mail is sent
 TONGZHOU_SITE_URL   the address members open (links in e-mails), e.g. https://tz.example.org
 TONGZHOU_DB_POOL_SIZE  PostgreSQL connections per process (default 20)
+TONGZHOU_IMPORT_MAX_MB  the largest chat export a leader may upload (default 200)
 TONGZHOU_RATE_LIMITS  override rate limits, e.g. "send_minute=40/60,send_hour=600/3600"
 """
 
@@ -87,6 +88,7 @@ INSTALLED_APPS = [
     "tongzhou.knowledge",
     "tongzhou.safety",
     "tongzhou.community",
+    "tongzhou.imports",
 ]
 
 MIDDLEWARE = [
@@ -257,6 +259,8 @@ if PRODUCTION and LINK_PREVIEW_ALLOW_HOST:
     # It opens a hole in the SSRF guard: for tests against a local page only.
     raise ImproperlyConfigured("Production refuses TONGZHOU_LINK_PREVIEW_ALLOW_HOST.")
 LINK_PREVIEW_TIMEOUT = 8.0  # seconds for one whole fetch, redirects included
+# The largest chat export a leader may upload (the studied group's 82,389 messages: ~7 MB).
+IMPORT_MAX_BYTES = int(os.environ.get("TONGZHOU_IMPORT_MAX_MB", "200")) * 2**20
 LINK_PREVIEW_MAX_PAGE_BYTES = 1_000_000  # the page head is all a card needs
 LINK_PREVIEW_MAX_IMAGE_BYTES = 5_000_000
 LINK_PREVIEW_MAX_REDIRECTS = 3

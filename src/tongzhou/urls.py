@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("tongzhou.accounts.urls")),
     path("groups/", include("tongzhou.groups.urls")),
     path("", include("tongzhou.community.urls")),
+    path("", include("tongzhou.imports.urls")),
     path("search/", knowledge_views.search_page, name="search"),
     path("notifications/", include("tongzhou.notify.urls")),
     path("help/crisis/", safety_views.crisis_resources, name="crisis_resources"),

@@ -21,6 +21,9 @@ class Message(models.Model):
     class Status(models.TextChoices):
         VISIBLE = "visible", _("Visible")
         HELD = "held", _("Held for a moderator")
+        # Imported from another app's export: on the History page and in search, never in
+        # the live chat (imports/models.py).
+        HISTORY = "history", _("Imported history")
 
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="messages")
     # None once the sender deleted their account and chose to leave their messages behind.

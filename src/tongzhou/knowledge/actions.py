@@ -92,7 +92,7 @@ def _source_messages(membership: Membership, ids: Sequence[object]) -> list[Mess
         for m in Message.objects.filter(
             pk__in=wanted,
             group_id=membership.group_id,
-            status=Message.Status.VISIBLE,
+            status__in=(Message.Status.VISIBLE, Message.Status.HISTORY),  # imported too
             deleted_at__isnull=True,
         )
     }

@@ -217,8 +217,8 @@ def _messages(
     the end). A page may be short when many candidates were near misses."""
     frm, where, col, params = match_clause("message", query.db_terms())
     conds = [where, "m.group_id IN (" + ",".join("%s" for _ in groups) + ")"]
-    conds += ["m.status = %s", "m.deleted_at IS NULL"]
-    args: list[Any] = [*params, *groups, Message.Status.VISIBLE]
+    conds += ["m.status IN (%s, %s)", "m.deleted_at IS NULL"]  # the chat and its history
+    args: list[Any] = [*params, *groups, Message.Status.VISIBLE, Message.Status.HISTORY]
     if f.sender is not None:
         conds.append("m.sender_id = %s")
         args.append(f.sender)
@@ -282,7 +282,10 @@ def _messages(
                 "kind": m.kind,
                 "question_state": question.state if question is not None else None,
                 "attachment": attachment.kind if attachment is not None else None,
-                "url": permalink(m.group_id, m.pk),
+                "url": permalink(m.group_id, m.pk)
+                if m.status != Message.Status.HISTORY
+                else reverse("imports:history", args=[m.group_id]) + f"?m={m.pk}",
+                "history": m.status == Message.Status.HISTORY,
             }
         )
     return out, next_from if more else None

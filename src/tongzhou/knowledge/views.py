@@ -20,6 +20,8 @@ from tongzhou.chat.render import to_html
 from tongzhou.errors import UserError, parse_id
 from tongzhou.groups.queries import access_group, access_leadership
 from tongzhou.groups.views import shows_user_errors
+from tongzhou.imports.actions import used_candidate
+from tongzhou.imports.queries import history_count, review_count
 from tongzhou.knowledge import actions
 from tongzhou.knowledge.models import Category, Entry, GuideItem
 from tongzhou.knowledge.queries import (
@@ -61,6 +63,8 @@ def index(request: HttpRequest, gid: int) -> HttpResponse:
             "state": state,
             "tag": tag,
             "guide": actions.guide_of(membership),
+            "history_count": history_count(gid),
+            "history_review": review_count(gid) if membership.can_moderate else 0,
         },
     )
 
@@ -87,7 +91,7 @@ def new_entry(request: HttpRequest, gid: int) -> HttpResponse:
         draft = actions.draft_from_messages(membership, data.getlist("m"))
     else:
         draft = {"title": "", "body": "", "sources": [], "question": None}
-    values = {**draft, "category": "", "tags": ""}
+    values = {**draft, "category": "", "tags": "", "candidate": data.get("candidate", "")}
     error = None
     if request.method == "POST":
         values.update(_form_values(request))
@@ -102,6 +106,8 @@ def new_entry(request: HttpRequest, gid: int) -> HttpResponse:
         except UserError as e:
             error = e.message
         else:
+            if membership.can_moderate:  # opened from a suggestion of the imported history
+                used_candidate(_user(request), gid, data.get("candidate"), entry)
             messages.success(request, _("Saved as a draft. A moderator will review it."))
             return redirect("groups:entry", gid=gid, eid=entry.pk)
     sources = [{"message": m, "author": credit(m.sender), "text": m.text} for m in draft["sources"]]

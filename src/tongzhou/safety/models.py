@@ -89,6 +89,8 @@ class AuditEntry(models.Model):
         PIN = "pin", _("Pinned a message")
         UNPIN = "unpin", _("Unpinned a message")
         CRISIS_SEEN = "crisis_seen", _("Reached out after a crisis alert")
+        IMPORT = "import", _("Imported a chat history")
+        CLAIM = "claim", _("Gave a member their imported messages")
 
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="audit_entries")
     actor = models.ForeignKey(
