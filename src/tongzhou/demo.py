@@ -22,6 +22,7 @@ from tongzhou.groups.actions import (
     do_update_group,
 )
 from tongzhou.groups.models import Group, Membership
+from tongzhou.imports.demo import seed_imports
 from tongzhou.knowledge.demo import seed_knowledge
 from tongzhou.notify.models import Notification
 from tongzhou.questions.actions import do_mark_helpful
@@ -301,6 +302,7 @@ def load_demo() -> list[tuple[str, str]]:
     seed_knowledge(npc, users, npc_ids)
     _seed_safety(npc, users)
     seed_community(npc, users)
+    seed_imports(npc, users["leader"], claimant=users["chen"])
     for index in (6, 15):  # the warning about salesmen; the checklist for newcomers
         do_pin(users["leader"], npc.pk, npc_ids[index], True)
     # The newcomer has read up to their own first message, so later ones show as unread.

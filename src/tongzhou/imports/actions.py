@@ -78,6 +78,7 @@ def do_upload(
     *,
     fmt: object = "auto",
     zone: object = "",
+    chat: object = "",
 ) -> ImportJob:
     """The leader hands in an export; it is read in the background (read_job)."""
     access_leadership(user, group_id)
@@ -99,6 +100,7 @@ def do_upload(
             size=len(data),
             requested_format=fmt,
             zone=zone,
+            chat=field_text(chat, "chat", _("Which chat"), 200, required=False),
         )
         from tongzhou.imports.tasks import read_job
 
@@ -119,8 +121,10 @@ def describe_error(filename: str, e: FormatError) -> str:
 
 
 def _read(job: ImportJob) -> Parsed:
-    fmt = job.requested_format
-    return formats.read(storage.read(job.file), zone=ZoneInfo(job.zone), fmt=fmt)
+    options = {"chat": job.chat} if job.chat else {}
+    return formats.read(
+        storage.read(job.file), zone=ZoneInfo(job.zone), fmt=job.requested_format, **options
+    )
 
 
 def summarise(parsed: Parsed, known: set[str]) -> dict[str, Any]:

@@ -58,12 +58,16 @@ def upload_import(
     file: File[UploadedFile],
     format: Form[str] = "auto",  # the field's name in the form
     timezone: Form[str] = "",
+    chat: Form[str] = "",
 ) -> Status[dict[str, Any]]:
     """Multipart: `file`, optional `format` (auto, whatsapp, telegram, wechat) and `timezone`
-    (the zone the export's times are in; default the server's). It is read in the
+    (the zone the export's times are in; default the server's), and for a Telegram
+    whole-account export `chat` (the chat's name or id). It is read in the
     background: poll GET …/imports/{id} until `status` is "ready" (or "failed")."""
     data = file.read(actions.settings.IMPORT_MAX_BYTES + 1)
-    job = actions.do_upload(_user(request), gid, file.name or "", data, fmt=format, zone=timezone)
+    job = actions.do_upload(
+        _user(request), gid, file.name or "", data, fmt=format, zone=timezone, chat=chat
+    )
     return Status(201, job_dict(job))
 
 

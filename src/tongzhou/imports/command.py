@@ -25,6 +25,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
         metavar="IN_FILE=SHOWN",
         help="show a sender under another name (repeat for each); default: the name in the file",
     )
+    p.add_argument(
+        "--chat", default="", help="Telegram whole-account export: the chat's name or id"
+    )
     p.add_argument("--dry-run", action="store_true", help="read and report; import nothing")
 
 
@@ -92,6 +95,7 @@ def run(ns: argparse.Namespace) -> int:
         size=len(data),
         requested_format=ns.format,
         zone=zone,
+        chat=ns.chat[:200],
         status=ImportJob.Status.READING,
     )
     from tongzhou import storage

@@ -25,13 +25,14 @@ def detect(text: str) -> str:
     )
 
 
-def read(data: bytes, *, zone: ZoneInfo, fmt: str = "auto") -> Parsed:
+def read(data: bytes, *, zone: ZoneInfo, fmt: str = "auto", **options: str) -> Parsed:
     """Parse an export's bytes. FormatError (with the line) when it is not the format asked
-    for, or no known format; a damaged file parses what it can and lists the rest."""
+    for, or no known format; a damaged file parses what it can and lists the rest.
+    `options` go to the parser (Telegram's `chat`: which chat of a whole-account export)."""
     text = decode(data)
     if not text.strip():
         raise FormatError("The file is empty.", 1)
     name = detect(text) if fmt == "auto" else fmt
     if name not in PARSERS:
         raise FormatError(f"Unknown format {name!r}.", 0)
-    return PARSERS[name].parse(text, zone=zone)  # type: ignore[no-any-return]
+    return PARSERS[name].parse(text, zone=zone, **options)  # type: ignore[no-any-return]

@@ -27,6 +27,7 @@ ANSWER_WINDOW = timedelta(minutes=30)
 ANSWER_TURNS = 12
 MIN_ANSWER_CHARS = 8  # letters and digits, after removing emoji and punctuation
 TERMS_KEPT = 40
+TIE = 1
 
 _WORDISH = re.compile(r"[^\W_]", re.UNICODE)
 _ACK = re.compile(
@@ -34,27 +35,47 @@ _ACK = re.compile(
     r"ok|okay|thanks?|thank you|thx|yes|no|lol)\W*$",
     re.IGNORECASE,
 )
+# Thanks, sympathy, congratulations, greetings and "I don't know (either)" answer nothing,
+# however long the message.
+_NOT_ANSWER = re.compile(
+    r"谢谢|多谢|感谢|thank|^\W*(抱抱|加油|恭喜|good luck|congrat)|早上好|早安|晚安|"
+    r"good ?morning|good ?night|^\W*morning\b|不太清楚|不清楚|^\W*我?也?不知道|也不知道|"
+    r"我也想知道|我也想问|同问|坐等|no idea|not sure|don'?t know",
+    re.IGNORECASE,
+)
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 _LATIN = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:-?[0-9]+)?\b")
 
 
 def _says_something(text: str) -> bool:
-    return len(_WORDISH.findall(text)) >= MIN_ANSWER_CHARS and not _ACK.match(text.strip())
+    return (
+        len(_WORDISH.findall(text)) >= MIN_ANSWER_CHARS
+        and not _ACK.match(text.strip())
+        and not _NOT_ANSWER.search(text)
+    )
+
+
+def _topic(text: str) -> dict[str, float]:
+    """The message's words, each weighted by how rare it is in general Chinese (jieba's
+    dictionary): enough to tell which of two open questions a message is about."""
+    jieba.initialize()
+    freq, total = jieba.dt.FREQ, jieba.dt.total
+    return {w: math.log(total / (freq.get(w, 0) + 1)) for w in _words(text)}
+
+
+def _shared(a: dict[str, float], b: dict[str, float]) -> float:
+    return sum(weight for w, weight in a.items() if w in b)
 
 
 def qa_pairs(messages: Sequence[Message]) -> list[tuple[Message, list[Message], float]]:
     """(question, answers, score) for each question of `messages` (in time order) that seems
     answered."""
-    replies: dict[int, list[Message]] = defaultdict(list)
-    for m in messages:
-        if m.reply_to_id is not None:
-            replies[m.reply_to_id].append(m)
-    out = []
+    claims: dict[int, list[int]] = defaultdict(list)  # message index -> question indexes
     for i, q in enumerate(messages):
         if q.kind != Message.Kind.QUESTION or len(_WORDISH.findall(q.text)) < 4:
             continue
-        answers = {a.pk: a for a in replies.get(q.pk, []) if a.sender_id != q.sender_id}
-        for a in messages[i + 1 : i + 1 + ANSWER_TURNS]:
+        for j in range(i + 1, min(i + 1 + ANSWER_TURNS, len(messages))):
+            a = messages[j]
             if a.created_at - q.created_at > ANSWER_WINDOW:
                 break
             if a.sender_id == q.sender_id and a.kind == Message.Kind.QUESTION:
@@ -62,12 +83,29 @@ def qa_pairs(messages: Sequence[Message]) -> list[tuple[Message, list[Message], 
             if (
                 a.sender_id != q.sender_id
                 and a.kind != Message.Kind.QUESTION
-                and a.reply_to_id in (None, q.pk)
+                and a.reply_to_id is None
             ):
-                answers.setdefault(a.pk, a)
-        kept = sorted(
-            (a for a in answers.values() if _says_something(a.text)), key=lambda a: a.created_at
-        )
+                claims[j].append(i)
+    answers: dict[int, list[Message]] = defaultdict(list)
+    index = {m.pk: i for i, m in enumerate(messages)}
+    for j, a in enumerate(messages):
+        target = index.get(a.reply_to_id) if a.reply_to_id is not None else None
+        if target is not None:
+            q = messages[target]
+            if q.kind == Message.Kind.QUESTION and a.sender_id != q.sender_id:
+                answers[target].append(a)
+        elif claims.get(j):
+            # One message answers one question: of those open, the one it shares most
+            # words with; on a tie the latest.
+            words = _topic(a.text)
+            best = max(claims[j], key=lambda i: (_shared(words, _topic(messages[i].text)), TIE * i))
+            answers[best].append(a)
+    out = []
+    for i in sorted(answers):
+        q = messages[i]
+        if len(_WORDISH.findall(q.text)) < 4:
+            continue
+        kept = sorted((a for a in answers[i] if _says_something(a.text)), key=lambda a: a.created_at)
         if not kept:
             continue
         people = len({a.sender_id for a in kept})

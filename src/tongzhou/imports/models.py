@@ -43,6 +43,7 @@ class ImportJob(models.Model):
     size = models.PositiveIntegerField(default=0)
     requested_format = models.CharField(max_length=10, default="auto")
     zone = models.CharField(max_length=64)  # the export's wall-clock times are in this zone
+    chat = models.CharField(max_length=200, blank=True)  # which chat of a Telegram account export
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
     format = models.CharField(max_length=10, choices=Format.choices, blank=True)
     variant = models.CharField(max_length=40, blank=True)

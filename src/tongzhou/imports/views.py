@@ -63,6 +63,7 @@ def start(request: HttpRequest, gid: int) -> HttpResponse:
                 data,
                 fmt=request.POST.get("format", "auto"),
                 zone=request.POST.get("timezone", ""),
+                chat=request.POST.get("chat", ""),
             )
         except UserError as e:
             if e.status in (403, 404):

@@ -4,15 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('chat', '0006_attachment_has_qr_message_message_sender_time'),
+        ("chat", "0006_attachment_has_qr_message_message_sender_time"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='message',
-            name='status',
-            field=models.CharField(choices=[('visible', 'Visible'), ('held', 'Held for a moderator'), ('history', 'Imported history')], default='visible', max_length=10),
+            model_name="message",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("visible", "Visible"),
+                    ("held", "Held for a moderator"),
+                    ("history", "Imported history"),
+                ],
+                default="visible",
+                max_length=10,
+            ),
         ),
     ]

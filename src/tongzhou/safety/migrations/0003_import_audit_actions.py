@@ -4,15 +4,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('safety', '0002_seed_claims'),
+        ("safety", "0002_seed_claims"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditentry',
-            name='action',
-            field=models.CharField(choices=[('hide', 'Hid a message'), ('approve', 'Approved a held message'), ('reject', 'Turned down a held message'), ('dismiss', 'Closed a report without action'), ('warn', 'Warned a member'), ('mute', 'Muted a member'), ('unmute', 'Lifted a mute'), ('remove', 'Removed a member from the group'), ('ban', 'Banned from the server'), ('role', "Changed a member's role"), ('verify', 'Verified a professional'), ('unverify', 'Took back a professional badge'), ('pin', 'Pinned a message'), ('unpin', 'Unpinned a message'), ('crisis_seen', 'Reached out after a crisis alert'), ('import', 'Imported a chat history'), ('claim', 'Gave a member their imported messages')], max_length=20),
+            model_name="auditentry",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("hide", "Hid a message"),
+                    ("approve", "Approved a held message"),
+                    ("reject", "Turned down a held message"),
+                    ("dismiss", "Closed a report without action"),
+                    ("warn", "Warned a member"),
+                    ("mute", "Muted a member"),
+                    ("unmute", "Lifted a mute"),
+                    ("remove", "Removed a member from the group"),
+                    ("ban", "Banned from the server"),
+                    ("role", "Changed a member's role"),
+                    ("verify", "Verified a professional"),
+                    ("unverify", "Took back a professional badge"),
+                    ("pin", "Pinned a message"),
+                    ("unpin", "Unpinned a message"),
+                    ("crisis_seen", "Reached out after a crisis alert"),
+                    ("import", "Imported a chat history"),
+                    ("claim", "Gave a member their imported messages"),
+                ],
+                max_length=20,
+            ),
         ),
     ]
