@@ -384,3 +384,22 @@ def test_the_command_line_import(world: World, capsys: Any, tmp_path: Any) -> No
     bad.write_text("not a chat\n")
     assert command.run(parser.parse_args(["import", str(bad), "--group", str(world.group.pk)])) == 1
     assert "bad.txt, line 1:" in capsys.readouterr().err
+
+
+def test_discarding_deletes_the_upload_and_an_import_stays_imported(world: World) -> None:
+    from tongzhou import storage
+
+    leader = world.users["leader"]
+    assert leader is not None
+    job = actions.do_upload(leader, world.group.pk, "chat.txt", WA.encode(), zone="UTC")
+    actions.read_job(job)
+    name = job.file
+    assert storage.read(name)  # kept, encrypted, while the leader checks the names
+    actions.do_discard(leader, world.group.pk, job.pk)
+    with pytest.raises(FileNotFoundError):
+        storage.read(name)
+    done = _import(world, WA)
+    with pytest.raises(actions.UserError) as refused:
+        actions.do_discard(leader, world.group.pk, done.pk)
+    assert refused.value.code == "already_imported"
+    assert len(history(world)) == 6

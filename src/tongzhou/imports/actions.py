@@ -221,6 +221,8 @@ def do_discard(user: User, group_id: int, job_id: object) -> ImportJob:
     job = job_in(user, group_id, job_id)
     if job.status in (ImportJob.Status.IMPORTING, ImportJob.Status.READING):
         raise UserError("busy", _("Please wait until this step has finished."), 409)
+    if job.status == ImportJob.Status.DONE:
+        raise UserError("already_imported", _("This file is imported already."), 409)
     do_discard_quiet(job)
     return job
 

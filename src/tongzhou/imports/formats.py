@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import ModuleType
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext_noop as N_  # the import page translates these
+
 from tongzhou.imports import telegram, wechat, whatsapp
 from tongzhou.imports.records import FormatError, Parsed, decode
 
@@ -19,8 +21,10 @@ def detect(text: str) -> str:
         if PARSERS[name].sniff(text):
             return name
     raise FormatError(
-        "This is not a chat export we know (WhatsApp .txt, Telegram result.json, or a WeChat "
-        "CSV, text or HTML export).",
+        N_(
+            "This is not a chat export we know (WhatsApp .txt, Telegram result.json, or a "
+            "WeChat CSV, text or HTML export)."
+        ),
         1,
     )
 
@@ -31,7 +35,7 @@ def read(data: bytes, *, zone: ZoneInfo, fmt: str = "auto", **options: str) -> P
     `options` go to the parser (Telegram's `chat`: which chat of a whole-account export)."""
     text = decode(data)
     if not text.strip():
-        raise FormatError("The file is empty.", 1)
+        raise FormatError(N_("The file is empty."), 1)
     name = detect(text) if fmt == "auto" else fmt
     if name not in PARSERS:
         raise FormatError(f"Unknown format {name!r}.", 0)

@@ -10,7 +10,11 @@ from tongzhou.imports.models import ImportJob
 
 @task()
 def read_job(job_id: int) -> str:
-    job = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.UPLOADED).first()
+    # READING too: a worker that died while reading leaves it so, and the queue runs the
+    # task again (tasks.requeue_stuck).
+    job = ImportJob.objects.filter(
+        pk=job_id, status__in=(ImportJob.Status.UPLOADED, ImportJob.Status.READING)
+    ).first()
     if job is None:
         return "gone"
     actions.read_job(job)
