@@ -3,6 +3,11 @@ community features' rows in tests/community_cases/)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
 from tests.conftest import ROLES
 
 MEMBERS = {"member", "moderator", "leader"}
@@ -29,3 +34,16 @@ def everyone(ok: int) -> dict[str, int]:
 
 def own(owner: str, ok: int) -> dict[str, int]:
     return {r: (401 if r == "anonymous" else ok if r == owner else 404) for r in ROLES}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A multipart body (a form with one file, in the field `file`), for rows whose request is
+    an upload rather than JSON or a plain form."""
+
+    filename: str
+    content: bytes
+    fields: tuple[tuple[str, str], ...] = ()
+
+    def data(self) -> dict[str, Any]:
+        return {**dict(self.fields), "file": SimpleUploadedFile(self.filename, self.content)}

@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests import community_cases as community
-from tests.access import MEMBERS, MODS, everyone, expect, own
+from tests.access import MEMBERS, MODS, Upload, everyone, expect, own
 from tongzhou.accounts.models import ApiToken, UserSession
 from tongzhou.chat.actions import do_send_message
 from tongzhou.chat.attachments import do_upload
@@ -556,6 +556,8 @@ def test_api_access(
     kwargs: dict[str, Any] = {"content_type": "application/json"}
     if body == UPLOAD:
         kwargs = {"data": {"kind": "image", "file": io.BytesIO(samples.png_with_alpha())}}
+    elif isinstance(body, Upload):
+        kwargs = {"data": body.data()}
     elif body is not None:
         kwargs["data"] = {
             k: fill(v, world) if isinstance(v, str) and "{" in v else v for k, v in body.items()
@@ -688,7 +690,7 @@ def test_app_files(world: World, role: str, path: str) -> None:
 
 
 # Form posts on pages: what each position may change. Refusals are 403 (anonymous: 302).
-PAGE_POSTS: list[tuple[str, str, dict[str, str], dict[str, int]]] = [
+PAGE_POSTS: list[tuple[str, str, dict[str, str] | Upload, dict[str, int]]] = [
     (
         "decide",
         "/groups/{gid}/applications/",
@@ -750,12 +752,17 @@ PAGE_POSTS += community.PAGE_POSTS
     ("name", "path", "form", "expected"), PAGE_POSTS, ids=[c[0] for c in PAGE_POSTS]
 )
 def test_page_posts(
-    world: World, role: str, name: str, path: str, form: dict[str, str], expected: dict[str, int]
+    world: World,
+    role: str,
+    name: str,
+    path: str,
+    form: dict[str, str] | Upload,
+    expected: dict[str, int],
 ) -> None:
     from tongzhou.groups.models import Membership
 
     url = fill(path, world)
-    data = {k: fill(v, world) for k, v in form.items()}
+    data = form.data() if isinstance(form, Upload) else {k: fill(v, world) for k, v in form.items()}
     before = (
         Application.objects.filter(status="pending").count(),
         Membership.objects.filter(status="active").count(),

@@ -116,6 +116,9 @@ def test_the_sweep_covers_every_endpoint_with_an_object_id() -> None:
         "moderate_member",
         "edit_claim",
         "delete_claim",
+        "get_import",
+        "start_import",
+        "discard_import",
     }
 
 
@@ -166,4 +169,54 @@ def test_another_groups_leader_cannot_reach_our_objects_through_their_group(
         kwargs["data"] = {k: (str(ours) if v == "{mid}" else v) for k, v in body.items()}
     r = getattr(rival, method)(url, **kwargs)
     assert r.status_code == 404, (url, r.content[:200])
+    assert snapshot(world) == before
+
+
+# Community pages and form posts that name one of our objects (in the path or a form field).
+PAGE_OBJECT_CASES: list[tuple[str, str, dict[str, str] | None]] = [
+    (name, path, None)
+    for name, path, _e in community.PAGE_CASES
+    if any(p in path for p in community.OBJECT_PLACEHOLDERS)
+] + [
+    (name, path, form)
+    for name, path, form, _e in community.PAGE_POSTS
+    if isinstance(form, dict) and any(p in path + str(form) for p in community.OBJECT_PLACEHOLDERS)
+]
+
+
+def test_the_page_sweep_covers_the_imported_history() -> None:
+    names = {c[0] for c in PAGE_OBJECT_CASES}
+    assert names >= {
+        "import_job",
+        "import_done",
+        "history_message",
+        "import_names",
+        "import_discard",
+        "history_claim",
+        "history_withdraw",
+        "history_confirm",
+        "history_decline",
+        "history_rename",
+        "history_dismiss",
+        "history_dismiss_term",
+        "history_add_term",
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "form"), PAGE_OBJECT_CASES, ids=[c[0] for c in PAGE_OBJECT_CASES]
+)
+def test_another_groups_leader_cannot_reach_our_objects_through_their_groups_pages(
+    world: World, name: str, path: str, form: dict[str, str] | None
+) -> None:
+    ours = community.ids(world, path + str(form or ""))
+    rival = Client()
+    rival.force_login(User.objects.get(username="otherlead"))
+    url = path.format(**ours, gid=world.other_group.pk)
+    before = snapshot(world)
+    if form is None:
+        r = rival.get(url)
+    else:
+        r = rival.post(url, {k: v.format(**ours) for k, v in form.items()})
+    assert r.status_code == 404, (url, form, r.content[:200])
     assert snapshot(world) == before

@@ -403,3 +403,19 @@ def test_discarding_deletes_the_upload_and_an_import_stays_imported(world: World
         actions.do_discard(leader, world.group.pk, done.pk)
     assert refused.value.code == "already_imported"
     assert len(history(world)) == 6
+
+
+def test_the_leader_can_say_which_order_the_dates_are_in(world: World) -> None:
+    text = "03/04/2023, 09:00 - 李姐: 早上好\n05/04/2023, 09:00 - 老张: 早\n"
+    dmy = _import(world, text)  # days 3 and 5 fit both orders; 24 h reads day first
+    assert history(world)[0].created_at.month == 4
+    leader = world.users["leader"]
+    assert leader is not None
+    job = actions.do_upload(
+        leader, world.group.pk, "chat.txt", text.encode(), zone="Asia/Shanghai", date_order="mdy"
+    )
+    actions.read_job(job)
+    assert job.summary["first"].startswith("2023-03-04")
+    assert dmy.result["added"] == 2
+    with pytest.raises(actions.UserError):
+        actions.do_upload(leader, world.group.pk, "c.txt", text.encode(), date_order="dym")

@@ -5,7 +5,8 @@ helpers (expect, everyone, own, MEMBERS, MODS) are in tests/access.py.
 Each module has API_CASES, PAGE_CASES, PAGE_POSTS (same shapes as the matrix's) and
 ids(world, path) -> {placeholder: value} for its own placeholders (names unique across
 modules: events {evid} {evqid}, routines {rtid} {myrtid}, milestones {msid}, aid {aidid} {aidpid},
-feedback {sgid}, direct messages {convid} {dmid} {dmuid}, topics {tag})."""
+feedback {sgid}, direct messages {convid} {dmid} {dmuid}, topics {tag}, imported histories
+{ijid} {ijdid} {ipid} {ipcid} {ihmid} {icid} {itid})."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from typing import Any
 
 from django.apps import apps
 
-from tests.community_cases import aid, dm, events, feedback, milestones, routines, topics
+from tests.community_cases import aid, dm, events, feedback, imports, milestones, routines, topics
 from tests.conftest import World
 
-FEATURES = (events, routines, milestones, aid, feedback, dm, topics)
+FEATURES = (events, routines, milestones, aid, feedback, dm, topics, imports)
 
 API_CASES = [c for f in FEATURES for c in f.API_CASES]
 PAGE_CASES = [c for f in FEATURES for c in f.PAGE_CASES]
@@ -43,12 +44,17 @@ OBJECT_PLACEHOLDERS = (
     "{sgid}",
     "{convid}",
     "{dmid}",
+    *imports.PLACEHOLDERS,
 )
 
 
 def snapshot() -> list[Any]:
-    """Every row of every community table: a refused request changes none of them."""
+    """Every row of every community table (and of imported histories): a refused request
+    changes none of them."""
     return [
-        sorted(map(repr, model.objects.values_list()))
-        for model in apps.get_app_config("community").get_models()
+        *(
+            sorted(map(repr, model.objects.values_list()))
+            for model in apps.get_app_config("community").get_models()
+        ),
+        *imports.snapshot(),
     ]

@@ -29,6 +29,8 @@ from tongzhou.community.demo import demo_ids
 from tongzhou.demo import DEMO_PASSWORD, load_demo
 from tongzhou.groups.actions import do_create_invite
 from tongzhou.groups.models import Group, Membership
+from tongzhou.imports.demo import ids as import_ids
+from tongzhou.imports.models import Candidate, ImportedPerson, TermCandidate
 from tongzhou.knowledge.actions import do_edit_entry
 from tongzhou.knowledge.models import Entry
 from tongzhou.notify.models import Notification
@@ -162,7 +164,13 @@ def build_world() -> World:
     return World(
         group=group,
         users=users,
-        ids={"gid": group.pk, "eid": entry.pk, "token": invite.token, **demo_ids(group)},
+        ids={
+            "gid": group.pk,
+            "eid": entry.pk,
+            "token": invite.token,
+            **demo_ids(group),
+            **import_ids(group),
+        },
     )
 
 
@@ -656,3 +664,8 @@ def test_the_world_has_what_the_pages_show(world: World) -> None:
     assert Report.objects.filter(group=group, status="open", reporter__isnull=True).exists()
     assert Entry.objects.get(pk=world.ids["eid"]).revisions.count() >= 2
     assert Notification.objects.filter(user=world.users["leader"]).exists()
+    # The imported history: messages, a claim for the leader, suggestions for review.
+    assert Message.objects.filter(group=group, status="history").count() >= 10
+    assert ImportedPerson.objects.filter(group=group, claim_requested_by__isnull=False).exists()
+    assert Candidate.objects.filter(group=group, status="open").exists()
+    assert TermCandidate.objects.filter(group=group, status="open").exists()

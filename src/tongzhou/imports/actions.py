@@ -60,6 +60,14 @@ def check_zone(name: object) -> str:
     return value
 
 
+def check_date_order(value: object) -> str:
+    if value in (None, "", "auto"):
+        return ""
+    if value not in ("dmy", "mdy", "ymd"):
+        raise UserError("bad_date_order", _("Please choose the order of the dates from the list."))
+    return str(value)
+
+
 def check_format(fmt: object) -> str:
     if fmt in (None, ""):
         return "auto"
@@ -79,6 +87,7 @@ def do_upload(
     fmt: object = "auto",
     zone: object = "",
     chat: object = "",
+    date_order: object = "",
 ) -> ImportJob:
     """The leader hands in an export; it is read in the background (read_job)."""
     access_leadership(user, group_id)
@@ -100,7 +109,10 @@ def do_upload(
             size=len(data),
             requested_format=fmt,
             zone=zone,
-            chat=field_text(chat, "chat", _("Which chat"), 200, required=False),
+            options={
+                "chat": field_text(chat, "chat", _("Which chat"), 200, required=False),
+                "date_order": check_date_order(date_order),
+            },
         )
         from tongzhou.imports.tasks import read_job
 
@@ -121,7 +133,7 @@ def describe_error(filename: str, e: FormatError) -> str:
 
 
 def _read(job: ImportJob) -> Parsed:
-    options = {"chat": job.chat} if job.chat else {}
+    options = {k: v for k, v in job.options.items() if v}
     return formats.read(
         storage.read(job.file), zone=ZoneInfo(job.zone), fmt=job.requested_format, **options
     )

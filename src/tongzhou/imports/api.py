@@ -59,14 +59,23 @@ def upload_import(
     format: Form[str] = "auto",  # the field's name in the form
     timezone: Form[str] = "",
     chat: Form[str] = "",
+    date_order: Form[str] = "",
 ) -> Status[dict[str, Any]]:
     """Multipart: `file`, optional `format` (auto, whatsapp, telegram, wechat) and `timezone`
     (the zone the export's times are in; default the server's), and for a Telegram
-    whole-account export `chat` (the chat's name or id). It is read in the
+    whole-account export `chat` (the chat's name or id); `date_order` (dmy, mdy, ymd) for a
+    WhatsApp file whose dates cannot tell. It is read in the
     background: poll GET …/imports/{id} until `status` is "ready" (or "failed")."""
     data = file.read(actions.settings.IMPORT_MAX_BYTES + 1)
     job = actions.do_upload(
-        _user(request), gid, file.name or "", data, fmt=format, zone=timezone, chat=chat
+        _user(request),
+        gid,
+        file.name or "",
+        data,
+        fmt=format,
+        zone=timezone,
+        chat=chat,
+        date_order=date_order,
     )
     return Status(201, job_dict(job))
 

@@ -28,6 +28,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     p.add_argument(
         "--chat", default="", help="Telegram whole-account export: the chat's name or id"
     )
+    p.add_argument(
+        "--date-order",
+        default="",
+        choices=("", "dmy", "mdy", "ymd"),
+        help="WhatsApp: day/month/year order, when the file's dates cannot tell",
+    )
     p.add_argument("--dry-run", action="store_true", help="read and report; import nothing")
 
 
@@ -95,7 +101,7 @@ def run(ns: argparse.Namespace) -> int:
         size=len(data),
         requested_format=ns.format,
         zone=zone,
-        chat=ns.chat[:200],
+        options={"chat": ns.chat[:200], "date_order": ns.date_order},
         status=ImportJob.Status.READING,
     )
     from tongzhou import storage

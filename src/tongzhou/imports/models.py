@@ -43,7 +43,9 @@ class ImportJob(models.Model):
     size = models.PositiveIntegerField(default=0)
     requested_format = models.CharField(max_length=10, default="auto")
     zone = models.CharField(max_length=64)  # the export's wall-clock times are in this zone
-    chat = models.CharField(max_length=200, blank=True)  # which chat of a Telegram account export
+    # For the parser: "chat" (which chat of a Telegram account export), "date_order"
+    # (WhatsApp: dmy, mdy or ymd, when the file's own dates cannot tell).
+    options = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
     format = models.CharField(max_length=10, choices=Format.choices, blank=True)
     variant = models.CharField(max_length=40, blank=True)

@@ -64,6 +64,7 @@ def start(request: HttpRequest, gid: int) -> HttpResponse:
                 fmt=request.POST.get("format", "auto"),
                 zone=request.POST.get("timezone", ""),
                 chat=request.POST.get("chat", ""),
+                date_order=request.POST.get("date_order", ""),
             )
         except UserError as e:
             if e.status in (403, 404):
