@@ -44,6 +44,8 @@ PHRASES: list[tuple[str, str]] = [
     ("下劃線", "底線"),  # underscore, underline
     ("文件", "檔案"),  # a computer file; 文件 reads as "document, paperwork"
     ("實時", "即時"),  # real-time
+    ("導入", "匯入"),  # import a chat history: 匯入 (導入 reads as "lead into, introduce")
+    ("導出", "匯出"),  # export (WhatsApp and Telegram say 匯出 in Taiwan and Hong Kong)
     # "**Bold**, lists and links work": what software does is 支援; 支持 is backing a person
     ("支持 **", "支援 **"),
 ]

@@ -121,7 +121,7 @@ def test_a_leader_imports_the_old_chat_and_the_group_uses_it(
     expect(lead.get_by_test_id("import-status")).to_contain_text(
         says(EN, "Read: check the names, then import")
     )
-    lead.get_by_label(says(EN, "Name shown for %(n)s") % {"n": "王 芳"}).fill("小王")
+    lead.get_by_label(says(EN, "Name shown for %(name)s") % {"name": "王 芳"}).fill("小王")
     fits_the_phone(lead)
     lead.screenshot(path=shots / "02-check-names.png", full_page=True)
     lead.get_by_role("button", name=says(EN, "Import now")).click()

@@ -130,9 +130,11 @@ def run(ns: argparse.Namespace) -> int:
         }
     )
     for p in s["problems"]:
-        print(_("  line %(line)d: %(problem)s") % {"line": p["line"], "problem": _(p["message"])})
+        print(
+            "  " + _("line %(line)d: %(problem)s") % {"line": p["line"], "problem": _(p["message"])}
+        )
     if s["problems_total"] > len(s["problems"]):
-        print(_("  … and %(n)d more lines") % {"n": s["problems_total"] - len(s["problems"])})
+        print("  " + _("… and %(n)d more lines") % {"n": s["problems_total"] - len(s["problems"])})
     unknown = sorted(set(names) - {p["name"] for p in s["people"]})
     if unknown:
         print(f"--name: nobody called {', '.join(unknown)} in this file", file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import ModuleType
 from zoneinfo import ZoneInfo
 
-from django.utils.translation import gettext_noop as N_  # the import page translates these
+from django.utils.translation import gettext_noop  # the import page translates these
 
 from tongzhou.imports import telegram, wechat, whatsapp
 from tongzhou.imports.records import FormatError, Parsed, decode
@@ -21,7 +21,7 @@ def detect(text: str) -> str:
         if PARSERS[name].sniff(text):
             return name
     raise FormatError(
-        N_(
+        gettext_noop(
             "This is not a chat export we know (WhatsApp .txt, Telegram result.json, or a "
             "WeChat CSV, text or HTML export)."
         ),
@@ -35,7 +35,7 @@ def read(data: bytes, *, zone: ZoneInfo, fmt: str = "auto", **options: str) -> P
     `options` go to the parser (Telegram's `chat`: which chat of a whole-account export)."""
     text = decode(data)
     if not text.strip():
-        raise FormatError(N_("The file is empty."), 1)
+        raise FormatError(gettext_noop("The file is empty."), 1)
     name = detect(text) if fmt == "auto" else fmt
     if name not in PARSERS:
         raise FormatError(f"Unknown format {name!r}.", 0)

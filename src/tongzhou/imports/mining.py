@@ -1,11 +1,21 @@
 """What an imported history teaches: questions that were answered (candidate knowledge
 entries for the moderators' review) and the group's own words (glossary candidates).
 
-Heuristics, measured on tests/data/imports/qa_pairs.json (tests/test_import_mining.py):
+Heuristics, measured on tests/data/imports/qa_pairs.json (tests/test_import_mining.py, 816
+messages of a made-up patients' group, 150 real questions, 197 question-answer pairs):
 - an answer is a reply to the question, or a message from someone else within ANSWER_WINDOW
-  and the next ANSWER_TURNS messages that says something (not "thanks", not a question);
+  and the next ANSWER_TURNS messages that says something: not a question, not thanks,
+  sympathy, congratulations, a greeting or "I don't know (either)" (_NOT_ANSWER);
+- a message in the window of several open questions (parallel conversations) answers the
+  one whose rare words it shares most; only when it shares none does it count for all;
 - a word is the group's own when the group uses it far more often than jieba's general
   dictionary expects, in messages of several people.
+
+The last two answer rules were added after measuring; question-answer pairs went from
+precision 0.633 / recall 0.761 to 0.718 / 0.751 (0.730 / 0.853 to 0.810 / 0.843 when every
+question is recognised). Most of what remains wrong is upstream: advice worded with 问问 or
+几次 taken for a question (it then answers nothing), and chatter that follows a question
+nobody answers. A longer window finds late answers but costs more precision than it gains.
 """
 
 from __future__ import annotations
@@ -13,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 import jieba
@@ -27,7 +37,6 @@ ANSWER_WINDOW = timedelta(minutes=30)
 ANSWER_TURNS = 12
 MIN_ANSWER_CHARS = 8  # letters and digits, after removing emoji and punctuation
 TERMS_KEPT = 40
-TIE = 1
 
 _WORDISH = re.compile(r"[^\W_]", re.UNICODE)
 _ACK = re.compile(
@@ -44,7 +53,24 @@ _NOT_ANSWER = re.compile(
     re.IGNORECASE,
 )
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
-_LATIN = re.compile(r"\b[A-Za-z][A-Za-z0-9]*(?:-?[0-9]+)?\b")
+# What exports write for stickers, emoji and media: [图片], [动画表情], [强], [Sticker].
+_PLACEHOLDER = re.compile(r"\[[^\[\]\s]{1,12}\]")
+# Everyday words are no group's own: those very common in written Chinese (我们, 今天, 可以:
+# jieba's count, of 60 million words), and everyday chat that jieba's dictionary, made from
+# written Chinese, underrates (早上好 occurs 3 times in it).
+EVERYDAY_COUNT = 10_000
+_CHAT_WORDS = frozenset(
+    "早上好 早安 上午好 中午好 午安 下午好 晚上好 晚安 大家好 谢谢 多谢 感谢 谢啦 不客气 收到 "
+    "好的 好滴 嗯嗯 哈哈 哈哈哈 呵呵 恭喜 恭喜恭喜 加油 抱抱 太好了 太棒了 真棒 棒棒 辛苦 辛苦了 "
+    "点赞 欢迎 欢迎欢迎 羡慕 开心 难受 心疼 放心 没事".split()
+)
+# Not \b: a Chinese character is a word character too, and PICC每周 would be one word.
+_LATIN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z0-9]*(?:-?[0-9]+)?(?![A-Za-z0-9])")
+# jieba's guess at a word it does not know is often a word glued to a pronoun, negation,
+# adverb or particle (我妈, 不太, 做过, 吃点, 群里): such guesses are no words of the group.
+_GLUED = re.compile(
+    r"^[我你他她它咱这那不没别就也都还很太又再才更最][\u4e00-\u9fff]|[过了着的得地们里下点些吧呢吗啊呀啦]$"
+)
 
 
 def _says_something(text: str) -> bool:
@@ -55,25 +81,31 @@ def _says_something(text: str) -> bool:
     )
 
 
-def _topic(text: str) -> dict[str, float]:
-    """The message's words, each weighted by how rare it is in general Chinese (jieba's
-    dictionary): enough to tell which of two open questions a message is about."""
-    jieba.initialize()
-    freq, total = jieba.dt.FREQ, jieba.dt.total
-    return {w: math.log(total / (freq.get(w, 0) + 1)) for w in _words(text)}
-
-
-def _shared(a: dict[str, float], b: dict[str, float]) -> float:
-    return sum(weight for w, weight in a.items() if w in b)
+def _general_counts(words: Iterable[str]) -> tuple[dict[str, int], int]:
+    """How often jieba's dictionary (written Chinese, 60 million words) has each of `words`,
+    and its total. Read from the file, since jieba.dt.FREQ is shared: questions/search.py adds
+    this kind of group's words to it with a made-up count of 50,000 (升白针 would look common)."""
+    wanted, counts, total = set(words), {}, 0
+    with jieba.get_dict_file() as f:
+        for line in f:
+            word, count = line.split(maxsplit=2)[:2]
+            total += int(count)
+            if (w := word.decode()) in wanted:
+                counts[w] = int(count)
+    return counts, max(total, 1)
 
 
 def qa_pairs(messages: Sequence[Message]) -> list[tuple[Message, list[Message], float]]:
     """(question, answers, score) for each question of `messages` (in time order) that seems
     answered."""
-    claims: dict[int, list[int]] = defaultdict(list)  # message index -> question indexes
-    for i, q in enumerate(messages):
-        if q.kind != Message.Kind.QUESTION or len(_WORDISH.findall(q.text)) < 4:
-            continue
+    asked = {
+        i
+        for i, m in enumerate(messages)
+        if m.kind == Message.Kind.QUESTION and len(_WORDISH.findall(m.text)) >= 4
+    }
+    open_at: dict[int, list[int]] = defaultdict(list)  # message -> questions it may answer
+    for i in sorted(asked):
+        q = messages[i]
         for j in range(i + 1, min(i + 1 + ANSWER_TURNS, len(messages))):
             a = messages[j]
             if a.created_at - q.created_at > ANSWER_WINDOW:
@@ -85,32 +117,39 @@ def qa_pairs(messages: Sequence[Message]) -> list[tuple[Message, list[Message], 
                 and a.kind != Message.Kind.QUESTION
                 and a.reply_to_id is None
             ):
-                claims[j].append(i)
-    answers: dict[int, list[Message]] = defaultdict(list)
-    index = {m.pk: i for i, m in enumerate(messages)}
+                open_at[j].append(i)
+    position = {m.pk: i for i, m in enumerate(messages)}
+    answers: dict[int, list[int]] = defaultdict(list)  # question -> its answers
+    parallel: list[int] = []
     for j, a in enumerate(messages):
-        target = index.get(a.reply_to_id) if a.reply_to_id is not None else None
-        if target is not None:
-            q = messages[target]
-            if q.kind == Message.Kind.QUESTION and a.sender_id != q.sender_id:
-                answers[target].append(a)
-        elif claims.get(j):
-            # One message answers one question: of those open, the one it shares most
-            # words with; on a tie the latest.
-            words = _topic(a.text)
-            best = max(claims[j], key=lambda i: (_shared(words, _topic(messages[i].text)), TIE * i))
-            answers[best].append(a)
+        if not _says_something(a.text):
+            continue
+        if a.reply_to_id is not None:
+            i = position.get(a.reply_to_id, -1)
+            if i in asked and messages[i].sender_id != a.sender_id:
+                answers[i].append(j)
+        elif len(open_at[j]) == 1:
+            answers[open_at[j][0]].append(j)
+        elif open_at[j]:
+            parallel.append(j)
+    # Parallel conversations: a message in several questions' windows answers the one whose
+    # rare words (渗液 rather than 医生) it shares most, if it shares any.
+    words = {k: _words(messages[k].text) for j in parallel for k in (j, *open_at[j])}
+    counts, total = _general_counts(set().union(*words.values())) if words else ({}, 1)
+    for j in parallel:
+        shared = [
+            (sum(math.log(total / (counts.get(w, 0) + 1)) for w in words[j] & words[i]), i)
+            for i in open_at[j]
+        ]
+        top, best = max(shared)
+        for i in open_at[j] if top == 0 else [best]:
+            answers[i].append(j)
     out = []
-    for i in sorted(answers):
-        q = messages[i]
-        if len(_WORDISH.findall(q.text)) < 4:
-            continue
-        kept = sorted((a for a in answers[i] if _says_something(a.text)), key=lambda a: a.created_at)
-        if not kept:
-            continue
+    for i, found in sorted(answers.items()):
+        kept = [messages[j] for j in sorted(found)]
         people = len({a.sender_id for a in kept})
         score = sum(min(len(a.text), 300) for a in kept) * (1 + 0.5 * (people - 1))
-        out.append((q, kept, score))
+        out.append((messages[i], kept, score))
     return out
 
 
@@ -133,14 +172,17 @@ def make_candidates(job: ImportJob, messages: Sequence[Message]) -> int:
     return len(found)
 
 
+def _han_runs(text: str) -> list[str]:
+    return _HAN_RUN.findall(normalize(_PLACEHOLDER.sub(" ", text)))
+
+
 def _words(text: str) -> set[str]:
-    norm = normalize(text)
-    words = {w for run in _HAN_RUN.findall(norm) for w in jieba.lcut(run) if len(w) >= 2}
+    words = {w for run in _han_runs(text) for w in jieba.lcut(run) if len(w) >= 2}
     # Latin words only as abbreviations and drug/test names (CT, PICC, PD-1): ordinary
     # English words have no background frequency here to be judged by.
     words |= {
         w.casefold()
-        for w in _LATIN.findall(text)
+        for w in _LATIN.findall(_PLACEHOLDER.sub(" ", text))
         if 2 <= len(w) <= 12 and (w.isupper() or any(c.isdigit() for c in w))
     }
     return words
@@ -149,14 +191,34 @@ def _words(text: str) -> set[str]:
 def group_words(
     messages: Sequence[Message], exclude: set[str], limit: int = TERMS_KEPT
 ) -> list[tuple[str, int, int, list[int], float]]:
-    """(word, messages, people, example ids, score), the most group-specific first."""
-    jieba.initialize()
-    freq, total = jieba.dt.FREQ, jieba.dt.total
+    """(word, messages, people, example ids, score), the most group-specific first.
+
+    jieba cuts a word it does not know differently from one sentence to the next (升白针;
+    打升|白针; 完升白): each one it proposes anywhere is counted wherever it occurs, and kept
+    only if it stands on its own, after more than one different character and before more
+    than one (白针 always comes after 升: it is only part of 升白针)."""
+    if not messages:
+        return []
+    found = [_words(m.text) for m in messages]
+    freq, total = _general_counts(set().union(*found))
+    unknown = {w for words in found for w in words if not freq.get(w) and _HAN_RUN.fullmatch(w)}
+    sizes = sorted({len(w) for w in unknown})
+    before: dict[str, set[str]] = defaultdict(set)
+    after: dict[str, set[str]] = defaultdict(set)
+    for m, words in zip(messages, found, strict=True):
+        words -= unknown
+        for run in _han_runs(m.text):
+            for size in sizes:
+                for i in range(len(run) - size + 1):
+                    if (w := run[i : i + size]) in unknown:
+                        words.add(w)
+                        before[w].add(run[i - 1 : i])
+                        after[w].add(run[i + size : i + size + 1])
     docs: Counter[str] = Counter()
     people: dict[str, set[int | None]] = defaultdict(set)
     examples: dict[str, list[int]] = defaultdict(list)
-    for m in messages:
-        for w in _words(m.text):
+    for m, words in zip(messages, found, strict=True):
+        for w in words:
             docs[w] += 1
             people[w].add(m.sender_id)
             if len(examples[w]) < 3:
@@ -165,13 +227,24 @@ def group_words(
     min_docs = max(3, n // 2000)
     scored = []
     for w, d in docs.items():
-        if d < min_docs or len(people[w]) < 2 or w in exclude or w.isdigit():
+        if (
+            d < min_docs
+            or len(people[w]) < 2
+            or w in exclude
+            or w.isdigit()
+            or w in _CHAT_WORDS
+            or freq.get(w, 0) >= EVERYDAY_COUNT
+            or (w in unknown and (len(before[w]) < 2 or len(after[w]) < 2 or _GLUED.search(w)))
+        ):
             continue
         p_group = d / n
         p_general = (freq.get(w, 0) + 1) / total
         if p_group <= p_general * 20:  # not unusually frequent here
             continue
-        scored.append((w, d, len(people[w]), examples[w], p_group * math.log(p_group / p_general)))
+        # How unusual here, weighed by the square root of how often: a term a few people
+        # use often ranks above an everyday word that chat uses more than writing does.
+        score = math.sqrt(p_group) * math.log(p_group / p_general)
+        scored.append((w, d, len(people[w]), examples[w], score))
     scored.sort(key=lambda t: -t[4])
     return scored[:limit]
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.utils.translation import gettext_noop as N_  # the import page translates these
+from django.utils.translation import gettext_noop  # the import page translates these
 
 from tongzhou.imports.records import FormatError, Parsed, Problem, Record, SystemKind
 
@@ -82,11 +82,11 @@ def parse(text: str, *, zone: ZoneInfo, chat: str | None = None, **options: obje
     except FormatError:
         raise
     except json.JSONDecodeError as e:
-        raise FormatError(f"The file is not valid JSON: {e.msg}.", e.lineno) from None
+        raise FormatError(gettext_noop("The file is not valid JSON."), e.lineno) from None
     except RecursionError:
-        raise FormatError(N_("The file's JSON is nested too deeply."), 0) from None
+        raise FormatError(gettext_noop("The file's JSON is nested too deeply."), 0) from None
     except ValueError:  # e.g. a number with thousands of digits
-        raise FormatError(N_("The file's JSON could not be read."), 0) from None
+        raise FormatError(gettext_noop("The file's JSON could not be read."), 0) from None
 
 
 # --- the file's structure --------------------------------------------------------------
@@ -165,7 +165,7 @@ class _Chat:
 def _parse(s: str, zone: ZoneInfo, chat: str | None) -> Parsed:
     start = _ws(s, 1 if s.startswith("\ufeff") else 0)
     if not s.startswith("{", start):
-        raise FormatError(N_("This is not a Telegram JSON export."), _line(s, start))
+        raise FormatError(gettext_noop("This is not a Telegram JSON export."), _line(s, start))
     reader = _Reader(s, zone)
     root = _Chat()
     chats: list[_Chat] = []
@@ -200,7 +200,9 @@ def _parse(s: str, zone: ZoneInfo, chat: str | None) -> Parsed:
         nonlocal sections, single
         if key == "messages" and not single:
             if not s.startswith("[", pos):
-                raise FormatError(N_("The export's “messages” is not a list."), _line(s, pos))
+                raise FormatError(
+                    gettext_noop("The export's “messages” is not a list."), _line(s, pos)
+                )
             single = True
             return reader.read(pos, root.name, root.id)
         if key in ("chats", "left_chats") and s.startswith("{", pos):
@@ -220,15 +222,17 @@ def _parse(s: str, zone: ZoneInfo, chat: str | None) -> Parsed:
         reader.read(chosen.at, chosen.name, chosen.id)
         variant = "result.json-account"
     else:
-        raise FormatError(N_("This JSON file is not a Telegram export: it has no messages."), 1)
+        raise FormatError(
+            gettext_noop("This JSON file is not a Telegram export: it has no messages."), 1
+        )
     if reader.items and not reader.known:
-        raise FormatError(N_("This JSON file is not a Telegram export."), _line(s, start))
+        raise FormatError(gettext_noop("This JSON file is not a Telegram export."), _line(s, start))
     return Parsed("telegram", variant, reader.records, reader.problems)
 
 
 def _choose(chats: list[_Chat], wanted: str | None) -> _Chat:
     if not chats:
-        raise FormatError(N_("The Telegram export holds no chats."), 1)
+        raise FormatError(gettext_noop("The Telegram export holds no chats."), 1)
     groups = [c for c in chats if c.type in GROUP_TYPES]
     offered = groups or chats
     if wanted is None or not wanted.strip():
@@ -315,25 +319,25 @@ class _Reader:
 def _message(m: Any, line: int, zone: ZoneInfo, chat_name: str, chat_id: str) -> Record | str:
     """The record of one message object, or why it has none."""
     if type(m) is not dict:
-        return N_("Not a message object.")
+        return gettext_noop("Not a message object.")
     kind = m.get("type")
     if kind != "message" and kind != "service":
         if kind == "unsupported":
-            return N_("Telegram could not export this message.")
-        return N_("Unknown message type.")
+            return gettext_noop("Telegram could not export this message.")
+        return gettext_noop("Unknown message type.")
     ident = m.get("id")
     if type(ident) is int:
         ref = str(ident)
     elif type(ident) is str and ident.strip():
         ref = ident.strip()
     else:
-        return N_("The message has no id.")
+        return gettext_noop("The message has no id.")
     at = _time(m, zone)
     if at is None:
-        return N_("The message has no readable date.")
+        return gettext_noop("The message has no readable date.")
     text = _text(m["text"]) if "text" in m else _text(m.get("text_entities", ""))
     if text is None:
-        return N_("The message text is not in a known form.")
+        return gettext_noop("The message text is not in a known form.")
     if "\r" in text:  # line breaks as the rest of the import has them
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if kind == "service":
@@ -342,7 +346,7 @@ def _message(m: Any, line: int, zone: ZoneInfo, chat_name: str, chat_id: str) ->
     if "from" in m:
         sender = _name(m["from"], m.get("from_id"))
         if sender is None:
-            return N_("The message's sender is not a name.")
+            return gettext_noop("The message's sender is not a name.")
     else:  # channel posts and very old exports
         author = m.get("author")
         sender = (author.strip() if type(author) is str else "") or chat_name or DELETED_ACCOUNT

@@ -24,7 +24,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from django.utils.translation import gettext_noop as N_  # the import page translates these
+from django.utils.translation import gettext_noop  # the import page translates these
 
 from tongzhou.imports.records import FormatError, Parsed, Problem, Record, SystemKind
 
@@ -226,8 +226,10 @@ def parse(text: str, *, zone: dt.tzinfo, **options: object) -> Parsed:
     if found is not None:
         return _parse_txt(lines, zone, found[0])
     if first.count(",") >= 2 and _HEADERISH.match(first):
-        raise FormatError(f"Unknown CSV header (not a WeChat export we know): {first[:120]}", 1)
-    raise FormatError(N_("No WeChat message could be read in the first lines."), 1)
+        raise FormatError(
+            gettext_noop("Unknown CSV header: this is not a WeChat export we know."), 1
+        )
+    raise FormatError(gettext_noop("No WeChat message could be read in the first lines."), 1)
 
 
 # --- CSV -----------------------------------------------------------------------------------
@@ -330,7 +332,7 @@ def _parse_csv(text: str, zone: dt.tzinfo, layout: _Layout) -> Parsed:
             break
         except csv.Error:
             start = previous + 1
-            out.problems.append(Problem(start, N_("Unreadable CSV row"), lines[start]))
+            out.problems.append(Problem(start, gettext_noop("Unreadable CSV row"), lines[start]))
             previous = reader.line_num
             continue
         start = previous + 1
@@ -394,12 +396,12 @@ class _WeChatMsgRow:
     def row(self, row: list[str], line: int) -> str:
         n = len(row)
         if n < 8:
-            return N_("Row has too few columns")
+            return gettext_noop("Row has too few columns")
         at = unix_time(row[5], self.zone)
         if at is None:
             at = wall_clock(row[8], self.zone) if n > 8 else None
             if at is None:
-                return N_("Row has no readable time")
+                return gettext_noop("Row has no readable time")
         typ = row[2].strip()
         content = row[7]
         ref = row[0].strip()
@@ -422,7 +424,7 @@ class _WeChatMsgRow:
             if sender_id and content.startswith(sender_id + ":\n"):
                 content = content[len(sender_id) + 2 :]
             if not content.strip():
-                return N_("Message without text")
+                return gettext_noop("Message without text")
             self.out.records.append(Record(line, at, sender, content, ref=ref))
             return ""
         if typ in _MEDIA_TYPES:
@@ -433,7 +435,7 @@ class _WeChatMsgRow:
         if typ == "48":
             place = " ".join(v for _, v in _ATTR.findall(content) if v)
             if not place:
-                return N_("Location message without a place name")
+                return gettext_noop("Location message without a place name")
             self.out.records.append(Record(line, at, sender, html.unescape(place), ref=ref))
             return ""
         if content.strip() and not content.lstrip().startswith("<"):
@@ -452,7 +454,7 @@ class _WeChatMsgRow:
         title = xml_text(head, "title")
         if sub == "57":
             if not title:
-                return N_("Reply without its text (the export left it out)")
+                return gettext_noop("Reply without its text (the export left it out)")
             reply_to = ""
             if refer:
                 reply_to = xml_text(refer.group(1), "svrid")
@@ -462,7 +464,7 @@ class _WeChatMsgRow:
             self.out.records.append(Record(line, at, sender, "", media=[title], ref=ref))
             return ""
         if not title:
-            return N_("App message without a title (the export left its content out)")
+            return gettext_noop("App message without a title (the export left its content out)")
         text = title
         if sub == "19":
             des = xml_text(head, "des")
@@ -525,11 +527,11 @@ class _PyWxDumpRow:
 
     def row(self, row: list[str], line: int) -> str:
         if len(row) < self.width:
-            return N_("Row has too few columns")
+            return gettext_noop("Row has too few columns")
         value = row[self.i_time].strip()
         at = unix_time(value, self.zone) or wall_clock(value, self.zone)
         if at is None:
-            return N_("Row has no readable time")
+            return gettext_noop("Row has no readable time")
         msg = row[self.i_msg]
         src = row[self.i_src] if self.i_src >= 0 else ""
         if self.old and msg.startswith("{"):
@@ -551,7 +553,7 @@ class _PyWxDumpRow:
         if not sender:
             sender = self.me if row[self.i_sender].strip() == "1" else ""
         if not sender:
-            return N_("Row has no sender")
+            return gettext_noop("Row has no sender")
         if type_name in _PY_MEDIA:
             name = basename(src)
             if type_name in _PY_FILE and not name:
@@ -569,7 +571,7 @@ class _PyWxDumpRow:
             if msg.lstrip().startswith("<"):
                 return f"Unsupported WeChat message type {type_name[:20]}"
         if not msg.strip():
-            return N_("Message without text")
+            return gettext_noop("Message without text")
         self.out.records.append(Record(line, at, sender, msg, ref=ref))
         return ""
 
@@ -689,7 +691,11 @@ def _parse_txt(lines: list[str], zone: dt.tzinfo, form: _TxtForm) -> Parsed:
                     name = name[1:-1].strip()
             if at is None:
                 problems.append(
-                    Problem(number, N_("Message header with an impossible time"), excerpt(line))
+                    Problem(
+                        number,
+                        gettext_noop("Message header with an impossible time"),
+                        excerpt(line),
+                    )
                 )
                 if pending is not None:
                     pending.body.append(line)
@@ -703,7 +709,9 @@ def _parse_txt(lines: list[str], zone: dt.tzinfo, form: _TxtForm) -> Parsed:
             flush()
             if last_at is None:
                 problems.append(
-                    Problem(number, N_("System line before any dated message"), excerpt(line))
+                    Problem(
+                        number, gettext_noop("System line before any dated message"), excerpt(line)
+                    )
                 )
                 continue
             text = s.group(1).strip()
@@ -713,7 +721,9 @@ def _parse_txt(lines: list[str], zone: dt.tzinfo, form: _TxtForm) -> Parsed:
         if pending is not None:
             pending.body.append(line)
         elif line.strip() and not (not header_seen and _TXT_TITLE.search(line)):
-            problems.append(Problem(number, N_("Line outside any message"), excerpt(line)))
+            problems.append(
+                Problem(number, gettext_noop("Line outside any message"), excerpt(line))
+            )
     flush()
     variant = {
         "time-first": "txt-weflow" if form.quoted_names else "txt-wechatmsg",

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
-from django.utils.translation import gettext_noop as N_  # the import page translates these
+from django.utils.translation import gettext_noop  # the import page translates these
 
 from tongzhou.imports.records import FormatError, Parsed, Problem, Record
 from tongzhou.imports.wechat import (
@@ -48,7 +48,7 @@ def parse_html(text: str, *, zone: dt.tzinfo) -> Parsed:
     if _EXPORTER_MARK.search(text):
         return _parse_exporter(text, zone)
     raise FormatError(
-        N_(
+        gettext_noop(
             "This HTML file is not a WeChat export we know (WeChatMsg/MemoTrace or WechatExporter)."
         ),
         1,
@@ -60,7 +60,7 @@ def _feed(parser: HTMLParser, text: str) -> None:
         parser.feed(text)
         parser.close()
     except Exception as e:  # html.parser's few assertions on broken markup; never let them out
-        raise FormatError(N_("The HTML could not be read."), parser.getpos()[0]) from e
+        raise FormatError(gettext_noop("The HTML could not be read."), parser.getpos()[0]) from e
 
 
 # --- WeChatMsg / MemoTrace -----------------------------------------------------------------
@@ -132,13 +132,17 @@ def _parse_wechatmsg(text: str, zone: dt.tzinfo) -> Parsed:
     scripts = _Scripts()
     _feed(scripts, text)
     if scripts.found is None:
-        raise FormatError(N_("The page has no chatMessages list (not a WeChatMsg export)."), 1)
+        raise FormatError(
+            gettext_noop("The page has no chatMessages list (not a WeChatMsg export)."), 1
+        )
     first_line, data = scripts.found
     records: list[Record] = []
     problems: list[Problem] = []
     mark = _WECHATMSG_MARK.search(data)
     if mark is None:  # cannot happen: found only holds a script with the mark
-        raise FormatError(N_("The page has no chatMessages list (not a WeChatMsg export)."), 1)
+        raise FormatError(
+            gettext_noop("The page has no chatMessages list (not a WeChatMsg export)."), 1
+        )
     sample = text[:65536]
     me, other = me_word(sample), other_word(sample)
     line_at, pos_at = first_line, 0
@@ -154,7 +158,9 @@ def _parse_wechatmsg(text: str, zone: dt.tzinfo) -> Parsed:
         pos_at = pos
         found = _OBJECT.match(data, pos) if data[pos] == "{" else None
         if found is None:
-            problems.append(Problem(line_at, N_("Unreadable message entry"), excerpt(data[pos:])))
+            problems.append(
+                Problem(line_at, gettext_noop("Unreadable message entry"), excerpt(data[pos:]))
+            )
             nxt = _NEXT.search(data, pos + 1)
             if nxt is None:
                 break
@@ -377,7 +383,7 @@ class _Exporter(HTMLParser):
         texts = [t for t in ("".join(s).strip() for s in m.segments) if t and not _DASHES.match(t)]
         if m.at is None:
             self.problems.append(
-                Problem(m.line, N_("Message without a readable time"), self.lines[m.line])
+                Problem(m.line, gettext_noop("Message without a readable time"), self.lines[m.line])
             )
             return
         if m.system:
@@ -405,7 +411,9 @@ class _Exporter(HTMLParser):
                 media, text = placeholder, ""
         sender = "".join(m.name).strip()
         if not text and not media:
-            self.problems.append(Problem(m.line, N_("Message without content"), self.lines[m.line]))
+            self.problems.append(
+                Problem(m.line, gettext_noop("Message without content"), self.lines[m.line])
+            )
             return
         self.done.append((m.order, Record(m.line, m.at, sender, text, media=media, ref=m.ref)))
 

@@ -21,7 +21,7 @@ from collections import Counter
 from typing import Final, NamedTuple
 from zoneinfo import ZoneInfo
 
-from django.utils.translation import gettext_noop as N_  # the import page translates these
+from django.utils.translation import gettext_noop  # the import page translates these
 
 from tongzhou.imports.records import FormatError, Parsed, Problem, Record, SystemKind
 
@@ -244,7 +244,7 @@ def parse(text: str, *, zone: ZoneInfo, date_order: str | None = None, **options
     reader.read(heads)
     if not reader.records:
         where = reader.problems[0].line if reader.problems else 1
-        raise FormatError(N_("No WhatsApp message could be read."), where)
+        raise FormatError(gettext_noop("No WhatsApp message could be read."), where)
     return Parsed("whatsapp", variant, reader.records, reader.problems)
 
 
@@ -284,7 +284,8 @@ def _dominant_shape(lines: list[str]) -> _Shape:
             break
     if not shapes:
         raise FormatError(
-            N_("No WhatsApp message header in the first lines."), min(len(lines), _SNIFF_LINES)
+            gettext_noop("No WhatsApp message header in the first lines."),
+            min(len(lines), _SNIFF_LINES),
         )
     return shapes.most_common(1)[0][0]
 
@@ -367,7 +368,7 @@ class _Reader:
             self.problems.append(Problem(index + 1, message, self.lines[index][:80]))
         elif len(self.problems) == _MAX_PROBLEMS:
             self.problems.append(
-                Problem(index + 1, N_("Too many problems; the rest are not listed."))
+                Problem(index + 1, gettext_noop("Too many problems; the rest are not listed."))
             )
 
     def read(self, heads: list[tuple[int, _Fields, int]]) -> None:
@@ -392,7 +393,7 @@ class _Reader:
     def before_first(self, end: int) -> None:
         for i in range(end):
             if self.lines[i].strip(_STRIP):
-                self.problem(i, N_("Text before the first message header."))
+                self.problem(i, gettext_noop("Text before the first message header."))
 
     def split(self, line: str, fields: _Fields, end: int) -> tuple[str, str, bool, bool] | None:
         """(sender, first line of text, whether it began with a left-to-right mark, whether
@@ -427,14 +428,18 @@ class _Reader:
         else:
             date = self._dates[key] = _date(int(key[0]), int(key[1]), int(key[2]), self.order)
         if date is None:
-            self.problem(index, N_("The date in this header is not a valid date; message skipped."))
+            self.problem(
+                index, gettext_noop("The date in this header is not a valid date; message skipped.")
+            )
             return None
         hour, minute = int(fields[_H]), int(fields[_MI])
         second = int(fields[_S]) if fields[_S] else 0
         pre, post = fields[_PRE], fields[_POST]
         if pre or post:
             if hour > 12:
-                self.problem(index, N_("The hour is not a 12-hour clock hour; message skipped."))
+                self.problem(
+                    index, gettext_noop("The hour is not a 12-hour clock hour; message skipped.")
+                )
                 return None
             if post:
                 pm = post[0] in "Pp"
@@ -447,7 +452,9 @@ class _Reader:
             elif not pm and hour == 12:
                 hour = 0
         if hour > 23 or minute > 59 or second > 59:
-            self.problem(index, N_("The time in this header is not a valid time; message skipped."))
+            self.problem(
+                index, gettext_noop("The time in this header is not a valid time; message skipped.")
+            )
             return None
         return dt.datetime(date[0], date[1], date[2], hour, minute, second, tzinfo=self.zone)
 
