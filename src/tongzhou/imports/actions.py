@@ -4,6 +4,7 @@ claiming the messages that were theirs."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -199,7 +200,7 @@ def _fail(job: ImportJob, error: str) -> None:
         job.save(update_fields=["file"])
 
 
-def check_pseudonyms(job: ImportJob, values: dict[str, object]) -> dict[str, str]:
+def check_pseudonyms(job: ImportJob, values: Mapping[str, object]) -> dict[str, str]:
     names = {p["name"] for p in job.summary.get("people", [])}
     chosen = {}
     for name, value in values.items():
@@ -212,7 +213,7 @@ def check_pseudonyms(job: ImportJob, values: dict[str, object]) -> dict[str, str
 
 
 def do_start_import(
-    user: User, group_id: int, job_id: object, names: dict[str, object]
+    user: User, group_id: int, job_id: object, names: Mapping[str, object]
 ) -> ImportJob:
     """The leader has checked the names: import in the background (run_job)."""
     job = job_in(user, group_id, job_id)

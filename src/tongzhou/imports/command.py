@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("import", help="import a WhatsApp, Telegram or WeChat chat export")
     p.add_argument(
         "file", help="the export: WhatsApp .txt, Telegram result.json, WeChat csv/txt/html"

@@ -39,4 +39,5 @@ def read(data: bytes, *, zone: ZoneInfo, fmt: str = "auto", **options: str) -> P
     name = detect(text) if fmt == "auto" else fmt
     if name not in PARSERS:
         raise FormatError(f"Unknown format {name!r}.", 0)
-    return PARSERS[name].parse(text, zone=zone, **options)  # type: ignore[no-any-return]
+    parsed: Parsed = PARSERS[name].parse(text, zone=zone, **options)
+    return parsed

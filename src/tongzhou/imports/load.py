@@ -149,7 +149,7 @@ def load(
                     group_id=gid,
                     job=job,
                     person=people.get(r.sender) if r.sender else None,
-                    kind=r.system,
+                    kind=r.system or HistoryEvent.Kind.OTHER,
                     at=r.at,
                     text=r.text,
                     key=k,

@@ -103,7 +103,7 @@ class ImportedPerson(models.Model):
     @property
     def sender_id(self) -> int:
         """Whose name imported messages of this person carry now."""
-        return self.claimed_by_id or self.user_id  # type: ignore[return-value]
+        return self.claimed_by_id or self.user_id
 
 
 class ImportedMessage(models.Model):
