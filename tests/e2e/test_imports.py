@@ -37,19 +37,23 @@ SIGN_IN = {
 }
 EN, ZH = "en-US", "zh-CN"
 
-EXPORT = "\ufeff" + "\r\n".join(
-    [
-        "12/03/2023, 09:01 - Messages and calls are end-to-end encrypted. No one outside of this chat can read them.",
-        "12/03/2023, 09:02 - 王 芳 joined using this group's invite link",
-        "12/03/2023, 09:05 - 王 芳: 请问放疗后口干怎么办？有什么好办法吗",
-        "12/03/2023, 09:07 - 李姐: 多喝水，用漱口水，我放疗后口干了半年，慢慢会好的",
-        "12/03/2023, 09:08 - 老张: 可以试试含片，医生开的那种，挺有用的 😊",
-        "12/03/2023, 09:09 - 王 芳: 谢谢",
-        "13/03/2023, 10:00 - 李姐: <Media omitted>",
-        "13/03/2023, 10:01 - 老张: 今天复查结果出来了，一切正常",
-        "记得带片子",
-    ]
-) + "\r\n"
+EXPORT = (
+    "\ufeff"
+    + "\r\n".join(
+        [
+            "12/03/2023, 09:01 - Messages and calls are end-to-end encrypted. No one outside of this chat can read them.",
+            "12/03/2023, 09:02 - 王 芳 joined using this group's invite link",
+            "12/03/2023, 09:05 - 王 芳: 请问放疗后口干怎么办？有什么好办法吗",
+            "12/03/2023, 09:07 - 李姐: 多喝水，用漱口水，我放疗后口干了半年，慢慢会好的",
+            "12/03/2023, 09:08 - 老张: 可以试试含片，医生开的那种，挺有用的 😊",
+            "12/03/2023, 09:09 - 王 芳: 谢谢",
+            "13/03/2023, 10:00 - 李姐: <Media omitted>",
+            "13/03/2023, 10:01 - 老张: 今天复查结果出来了，一切正常",
+            "记得带片子",
+        ]
+    )
+    + "\r\n"
+)
 
 
 @pytest.fixture(autouse=True)
