@@ -171,7 +171,7 @@ def test_an_answer_between_two_conversations_goes_to_the_one_it_is_about() -> No
             (2, "我妈脖子脱皮了，有点渗液，还能继续放疗吗？"),
             (3, "渗液的话先跟医生说，我们当时暂停了两天放疗"),
             (4, "赫赛汀一年是17次，三周打一次"),
-            (5, "我觉得都要问主治医生比较好，每个人情况不一样"),  # about neither: both
+            (5, "每个人情况不一样，还是听自己主治的安排"),  # about neither: both
         )
     )
     assert found == {1: [4, 5], 2: [3, 5]}

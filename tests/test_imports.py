@@ -143,7 +143,7 @@ def test_a_failure_midway_leaves_nothing_half_imported(world: World) -> None:
     actions.read_job(job)
     actions.do_start_import(leader, world.group.pk, job.pk, {})
     job.refresh_from_db()
-    with mock.patch.object(load, "index_messages", side_effect=RuntimeError("disk full")):
+    with mock.patch.object(load, "_link_replies", side_effect=RuntimeError("disk full")):
         with pytest.raises(RuntimeError):
             actions.import_now(job)
     job.refresh_from_db()

@@ -172,7 +172,7 @@ def _json_times(summary: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def read_job(job: ImportJob) -> None:
+def read_job(job: ImportJob) -> Parsed | None:
     """Parse the upload and keep what the leader checks before importing."""
     job.status = ImportJob.Status.READING
     job.save(update_fields=["status"])
@@ -180,15 +180,16 @@ def read_job(job: ImportJob) -> None:
         parsed = _read(job)
     except FormatError as e:
         _fail(job, describe_error(job.filename, e))
-        return
+        return None
     known = set(ImportedPerson.objects.filter(group_id=job.group_id).values_list("name", flat=True))
     job.format, job.variant = parsed.format, parsed.variant[:40]
     job.summary = _json_times(summarise(parsed, known))
     if not job.summary["messages"]:
         _fail(job, describe_error(job.filename, FormatError(gettext_noop("No messages found."))))
-        return
+        return None
     job.status = ImportJob.Status.READY
     job.save(update_fields=["format", "variant", "summary", "status"])
+    return parsed
 
 
 def _fail(job: ImportJob, error: str) -> None:
@@ -247,9 +248,12 @@ def do_discard_quiet(job: ImportJob) -> None:
     job.save(update_fields=["file", "status"])
 
 
-def import_now(job: ImportJob, progress: Any = None) -> dict[str, Any]:
-    """Read and import the job's file (the worker; the command line). Returns the result;
-    on any failure nothing of it is in the database and the job says why."""
+def import_now(
+    job: ImportJob, progress: Any = None, parsed: Parsed | None = None
+) -> dict[str, Any]:
+    """Read and import the job's file (the worker; the command line, which passes what it
+    read already). Returns the result; on any failure nothing of it is in the database and
+    the job says why."""
     report = progress or (lambda f: None)
 
     def step(f: float) -> None:
@@ -257,9 +261,12 @@ def import_now(job: ImportJob, progress: Any = None) -> dict[str, Any]:
         job.save(update_fields=["progress"])
         report(f)
 
+    names = set(ImportedPerson.objects.filter(group_id=job.group_id).values_list("name", flat=True))
     try:
-        parsed = _read(job)
+        parsed = parsed or _read(job)
         step(0.1)
+        names |= {r.sender for r in parsed.records if r.sender}
+        known = mining.known_words(job.group_id, names)
         loaded = load(job, parsed.records, lambda f: step(0.1 + 0.2 * f))
     except FormatError as e:
         _fail(job, describe_error(job.filename, e))
@@ -269,16 +276,14 @@ def import_now(job: ImportJob, progress: Any = None) -> dict[str, Any]:
         _fail(job, _("The import stopped because of an error; nothing of it was saved."))
         raise
     step(0.8)
-    rows = list(Message.objects.filter(pk__in=loaded.message_ids).order_by("created_at", "id"))
-    try:
-        candidates = mining.make_candidates(job, rows)
-        names = set(
-            ImportedPerson.objects.filter(group_id=job.group_id).values_list("name", flat=True)
-        )
-        terms = mining.make_term_candidates(job, rows, names)
-    except Exception:  # the history is in; suggestions can be missed without loss
-        log.exception("import %s: finding candidates failed", job.pk)
-        candidates = terms = 0
+    candidates = terms = 0
+    try:  # the history is in; suggestions can be missed without loss
+        ordered = sorted(loaded.rows, key=lambda m: (m.created_at, m.pk))  # no reading back
+        candidates = mining.save_candidates(job, mining.qa_pairs(ordered))
+        words, every = mining.sample_words(ordered, known)
+        terms = mining.save_terms(job, words, every)
+    except Exception:
+        log.exception("import %s: finding suggestions failed", job.pk)
     job.result = {
         "added": loaded.added,
         "skipped": loaded.skipped,

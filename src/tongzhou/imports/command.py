@@ -108,7 +108,7 @@ def run(ns: argparse.Namespace) -> int:
 
     job.file = storage.save(data)
     job.save()
-    actions.read_job(job)
+    parsed = actions.read_job(job)
     if job.status == ImportJob.Status.FAILED:
         print(job.error, file=sys.stderr)
         return 1
@@ -146,7 +146,7 @@ def run(ns: argparse.Namespace) -> int:
     job.status = ImportJob.Status.IMPORTING
     job.save(update_fields=["pseudonyms", "status"])
     try:
-        result = actions.import_now(job, Bar(sys.stderr))
+        result = actions.import_now(job, Bar(sys.stderr), parsed)
     except FormatError:
         print(job.error, file=sys.stderr)
         return 1

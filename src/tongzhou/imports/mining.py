@@ -32,6 +32,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from typing import Any
 
 import jieba
 
@@ -44,10 +45,13 @@ ANSWER_WINDOW = timedelta(minutes=30)
 ANSWER_TURNS = 12
 MIN_ANSWER_CHARS = 8  # letters and digits, after removing emoji and punctuation
 TERMS_KEPT = 40
+# A chat Message, or what imports/load.py wrote (load.Row): pk, sender_id, kind, text,
+# created_at and reply_to_id are read.
+Said = Any
 # Words are counted on at most this many messages, spread evenly over the history: jieba
 # cuts ~9,000 messages a second here, and a word the group really uses shows in any
-# 20,000 of its messages (bench/imports.py).
-TERMS_SAMPLE = 20_000
+# 8,000 of its messages (bench/imports.py).
+TERMS_SAMPLE = 8_000
 
 _WORDISH = re.compile(r"[^\W_]", re.UNICODE)
 _ACK = re.compile(
@@ -106,7 +110,7 @@ def _general_counts(words: Iterable[str]) -> tuple[dict[str, int], int]:
     return counts, max(total, 1)
 
 
-def qa_pairs(messages: Sequence[Message]) -> list[tuple[Message, list[Message], float]]:
+def qa_pairs(messages: Sequence[Said]) -> list[tuple[Said, list[Said], float]]:
     """(question, answers, score) for each question of `messages` (in time order) that seems
     answered."""
     asked = {
@@ -145,12 +149,17 @@ def qa_pairs(messages: Sequence[Message]) -> list[tuple[Message, list[Message], 
             parallel.append(j)
     # Parallel conversations: a message in several questions' windows answers the one whose
     # rare words (渗液 rather than 医生) it shares most, if it shares any.
-    words = {k: _words(messages[k].text) for j in parallel for k in (j, *open_at[j])}
-    counts, total = _general_counts(set().union(*words.values())) if words else ({}, 1)
+    # Words here are character pairs, weighed by how few of these messages hold them: jieba
+    # cost ~4 s at 82,389 messages (bench/imports.py) for the same figures.
+    words = {k: _pairs(messages[k].text) for j in parallel for k in (j, *open_at[j])}
+    counts, _total = _general_counts(set().union(*words.values())) if words else ({}, 1)
+    everyday = {w for w, n in counts.items() if n >= EVERYDAY_COUNT} | _CHAT_WORDS
+    words = {k: ws - everyday for k, ws in words.items()}  # 医生 tells nothing
+    held = Counter(w for ws in words.values() for w in ws)
+    total = len(words) + 1
     for j in parallel:
         shared = [
-            (sum(math.log(total / (counts.get(w, 0) + 1)) for w in words[j] & words[i]), i)
-            for i in open_at[j]
+            (sum(math.log(total / held[w]) for w in words[j] & words[i]), i) for i in open_at[j]
         ]
         top, best = max(shared)
         for i in open_at[j] if top == 0 else [best]:
@@ -164,14 +173,23 @@ def qa_pairs(messages: Sequence[Message]) -> list[tuple[Message, list[Message], 
     return out
 
 
-def make_candidates(job: ImportJob, messages: Sequence[Message]) -> int:
-    found = qa_pairs(messages)
+def _pairs(text: str) -> set[str]:
+    """Overlapping pairs of Chinese characters, and Latin words (CT, PICC), of a text."""
+    norm = normalize(text)
+    out = {w.casefold() for w in _LATIN.findall(norm)}
+    for run in _HAN_RUN.findall(norm):
+        out.update(run[i : i + 2] for i in range(len(run) - 1))
+    return out
+
+
+def save_candidates(job: ImportJob, found: list[tuple[Said, list[Said], float]]) -> int:
+    """qa_pairs' answered questions, as suggestions for the moderators."""
     Candidate.objects.bulk_create(
         (
             Candidate(
                 group_id=job.group_id,
                 job=job,
-                question=q,
+                question_id=q.pk,
                 answers=[a.pk for a in answers],
                 score=round(score, 1),
             )
@@ -200,7 +218,7 @@ def _words(text: str) -> set[str]:
 
 
 def group_words(
-    messages: Sequence[Message], exclude: set[str], limit: int = TERMS_KEPT
+    messages: Sequence[Said], exclude: set[str], limit: int = TERMS_KEPT
 ) -> list[tuple[str, int, int, list[int], float]]:
     """(word, messages, people, example ids, score), the most group-specific first.
 
@@ -260,16 +278,28 @@ def group_words(
     return scored[:limit]
 
 
-def make_term_candidates(job: ImportJob, messages: Sequence[Message], names: set[str]) -> int:
+def known_words(group_id: int, names: set[str]) -> set[str]:
+    """Words not to suggest: the glossary's, earlier suggestions, the people's names."""
     known = {
-        normalize(s)
-        for t in GlossaryTerm.objects.filter(group_id=job.group_id)
-        for s in t.spellings()
+        normalize(s) for t in GlossaryTerm.objects.filter(group_id=group_id) for s in t.spellings()
     }
-    known |= set(TermCandidate.objects.filter(group_id=job.group_id).values_list("term", flat=True))
-    known |= {normalize(n) for n in names}
+    known |= set(TermCandidate.objects.filter(group_id=group_id).values_list("term", flat=True))
+    return known | {normalize(n) for n in names}
+
+
+def sample_words(
+    messages: Sequence[Said], known: set[str]
+) -> tuple[list[tuple[str, int, int, list[int], float]], int]:
+    """group_words on at most TERMS_SAMPLE messages spread over the history, and the step."""
     step = max(1, -(-len(messages) // TERMS_SAMPLE))  # ceiling division
-    found = group_words(messages[::step], known)
+    return group_words(messages[::step], known), step
+
+
+def save_terms(
+    job: ImportJob,
+    found: list[tuple[str, int, int, list[int], float]],
+    step: int,
+) -> int:
     TermCandidate.objects.bulk_create(
         (
             TermCandidate(

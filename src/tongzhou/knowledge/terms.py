@@ -57,8 +57,25 @@ def _is_cjk(run: str) -> bool:
 
 def index_terms(text: str) -> list[str]:
     """The distinct terms stored for a text (space-joined into the index row)."""
+    return _terms_of(normalize(text))
+
+
+_SEP = "\u2029"  # no normalisation step changes it, and no OpenCC phrase holds it
+
+
+def index_terms_many(texts: list[str]) -> list[list[str]]:
+    """index_terms of many texts (an import): one OpenCC call for all of them, not one each."""
+    if any(_SEP in t for t in texts):
+        return [index_terms(t) for t in texts]
+    normalized = normalize(_SEP.join(texts)).split(_SEP)
+    if len(normalized) != len(texts):  # never seen; be exact rather than fast
+        return [index_terms(t) for t in texts]
+    return [_terms_of(n) for n in normalized]
+
+
+def _terms_of(normalized: str) -> list[str]:
     out: set[str] = set()
-    for run in runs(normalize(text)):
+    for run in runs(normalized):
         if _is_cjk(run):
             out.update(run[i : i + 2] for i in range(len(run) - 1))
             out.add(run[-1])
