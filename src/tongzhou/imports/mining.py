@@ -148,7 +148,7 @@ def qa_pairs(messages: Sequence[Said]) -> list[tuple[Said, list[Said], float]]:
         elif open_at[j]:
             parallel.append(j)
     # Parallel conversations: a message in several questions' windows answers the one whose
-    # rare words (渗液 rather than 医生) it shares most, if it shares any.
+    # rare words (渗液 rather than 放疗) it shares most, if it shares any.
     # Words here are character pairs, weighed by how few of these messages hold them: jieba
     # cost ~4 s at 82,389 messages (bench/imports.py) for the same figures.
     words = {k: _pairs(messages[k].text) for j in parallel for k in (j, *open_at[j])}
