@@ -9,6 +9,7 @@ import os
 import sys
 
 import psycopg
+import psycopg_pool
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -80,8 +81,21 @@ def _database() -> str:
             # Not through Django's connection: that waits the pool's whole request timeout
             # (10 s) for a connection while PostgreSQL is away, longer than balancers wait.
             pool.open()
-            with pool.connection(timeout=READY_TIMEOUT_SECONDS) as conn:
-                conn.execute("SELECT 1")
+            try:
+                with pool.connection(timeout=READY_TIMEOUT_SECONDS) as conn:
+                    conn.execute("SELECT 1")
+            except psycopg_pool.PoolTimeout:
+                # Every pooled connection busy (a burst) is not "database away": ask it directly.
+                db = connection.settings_dict
+                with psycopg.connect(
+                    dbname=db["NAME"],
+                    user=db["USER"],
+                    password=db["PASSWORD"],
+                    host=db["HOST"],
+                    port=db["PORT"] or None,
+                    connect_timeout=int(READY_TIMEOUT_SECONDS),
+                ) as direct:
+                    direct.execute("SELECT 1")
         return "ok"
     except (DatabaseError, psycopg.Error):  # PoolTimeout is a psycopg.OperationalError
         return "unavailable"
