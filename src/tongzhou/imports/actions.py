@@ -18,7 +18,12 @@ from tongzhou import storage
 from tongzhou.accounts.models import User
 from tongzhou.chat.models import Message
 from tongzhou.errors import UserError, parse_id
-from tongzhou.groups.queries import access_group, access_leadership, access_moderation
+from tongzhou.groups.queries import (
+    access_group,
+    access_leadership,
+    access_moderation,
+    membership_of,
+)
 from tongzhou.imports import formats, mining
 from tongzhou.imports.load import load, pseudonym
 from tongzhou.imports.models import (
@@ -367,7 +372,7 @@ def do_decide_claim(user: User, group_id: int, person_id: object, approve: bool)
         if claimer is None or person.claimed_by_id is not None:
             raise UserError("no_claim", _("Nobody is waiting for these messages."), 409)
         if approve:
-            if access_group_quiet(claimer, group_id) is None:
+            if membership_of(User(pk=claimer), group_id) is None:
                 raise UserError("not_member", _("This person is no longer a member."), 409)
             ids = ImportedMessage.objects.filter(person=person).values_list("message_id", flat=True)
             Message.objects.filter(pk__in=ids).update(sender_id=claimer)
@@ -377,14 +382,6 @@ def do_decide_claim(user: User, group_id: int, person_id: object, approve: bool)
         person.claim_requested_by, person.claim_requested_at = None, None
         person.save(update_fields=["claimed_by", "claim_requested_by", "claim_requested_at"])
     return person
-
-
-def access_group_quiet(user_id: int, group_id: int) -> Any:
-    from tongzhou.groups.models import Membership
-
-    return Membership.objects.filter(
-        group_id=group_id, user_id=user_id, status=Membership.Status.ACTIVE
-    ).first()
 
 
 # --- what the history taught ------------------------------------------------------------

@@ -97,7 +97,6 @@ def history_dict(m: Message) -> dict[str, Any]:
         "id": m.pk,
         "sender": sender_name(m),
         "sender_id": m.sender_id,
-        "claimed": m.sender is not None and m.sender.is_active,
         "at": m.created_at,
         # to_html is Markdown cleaned by nh3: the same HTML every chat client inserts.
         "html": mark_safe(to_html(m.text)),  # noqa: S308  # nosec B308 B703 # nosemgrep: tongzhou-mark-safe-non-literal
