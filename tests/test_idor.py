@@ -220,3 +220,86 @@ def test_another_groups_leader_cannot_reach_our_objects_through_their_groups_pag
         r = rival.post(url, {k: v.format(**ours) for k, v in form.items()})
     assert r.status_code == 404, (url, form, r.content[:200])
     assert snapshot(world) == before
+
+
+# Research. A project's researcher reaches its units only through its own doors; the sweep above
+# sends the other group's leader at our project through every door that names it.
+
+
+def test_the_sweep_covers_research() -> None:
+    api = {c[0] for c in OBJECT_CASES}
+    assert api >= {
+        "list_research_units",
+        "code_research_unit",
+        "get_research_agreement",
+        "export_research_project",
+    }
+    pages = {c[0] for c in PAGE_OBJECT_CASES}
+    assert pages >= {
+        "research_project",
+        "research_workspace",
+        "research_code",
+        "research_code_unit",
+        "research_agreement",
+        "research_disagreements",
+        "research_suggestions",
+        "research_export",
+        "research_edit",
+        "research_grant",
+        "research_revoke",
+        "research_close",
+        "research_add_code",
+        "research_sample",
+        "research_code_post",
+        "research_settle",
+        "research_train",
+        "research_download",
+    }
+
+
+def test_another_groups_researcher_cannot_reach_our_research_through_their_project(
+    world: World,
+) -> None:
+    """The other group's leader runs a project of their own and codes it; our unit, our
+    researcher's grant and our project named through it are not found, and nothing changes."""
+    from tests.community_cases import insight as research
+    from tongzhou.insight import actions
+
+    ours = community.ids(world, "/research")
+    rival_user = User.objects.get(username="otherlead")
+    rival_gid = world.other_group.pk
+    actions.do_decide_consent(rival_user, rival_gid, messages=True, health=False, quotes=False)
+    do_send_message(rival_user, rival_gid, client_id="theirs", text="我们组的话")
+    theirs = actions.do_create_project(
+        rival_user,
+        rival_gid,
+        title="Their study",
+        purpose="How members of the other group talk about check-ups.",
+        ends_on=timezone.localdate() + dt.timedelta(days=30),
+    )
+    actions.do_grant(rival_user, theirs, rival_user.username)
+    assert actions.do_sample(rival_user, theirs, size=5) == 1
+    rival = Client()
+    rival.force_login(rival_user)
+    pid, uid, rrid = theirs.pk, ours["ruid"], ours["rrid"]
+    code = research.CODE
+    attempts: list[tuple[str, str, dict[str, Any]]] = [
+        ("put", f"/api/v1/research/projects/{pid}/units/{uid}/codes", {"codes": [code]}),
+        ("post", f"/research/{pid}/code/", {"unit": uid, "codes": code}),
+        ("post", f"/research/{pid}/disagreements/", {"unit": uid, "codes": code}),
+        (
+            "post",
+            f"/groups/{rival_gid}/research/projects/{pid}/",
+            {"action": "revoke", "researcher": rrid},
+        ),
+        ("get", f"/groups/{rival_gid}/research/projects/{ours['rpid']}/", {}),
+        ("get", f"/api/v1/research/projects/{ours['rpid']}/units", {}),
+    ]
+    before = snapshot(world)
+    for method, url, data in attempts:
+        if url.startswith("/api/"):
+            r = getattr(rival, method)(url, data=data or None, content_type="application/json")
+        else:
+            r = getattr(rival, method)(url, data)
+        assert r.status_code == 404, (method, url, r.content[:200])
+    assert snapshot(world) == before

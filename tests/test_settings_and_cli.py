@@ -102,8 +102,19 @@ def test_demo_content_is_realistic_and_loads_once() -> None:
         "newcomer",
         "applicant",
         "seller",
+        "researcher",
     ]
     assert Group.objects.count() == 2
+    # The researcher's project codes only consenting members' messages.
+    from tongzhou.insight.models import Coding, Unit
+
+    units = Unit.objects.filter(project__group__name__startswith="鼻咽癌")
+    assert units.exists() and Coding.objects.exists()
+    assert set(units.values_list("message__sender__username", flat=True)) <= {
+        "leader",
+        "chen",
+        "carer",
+    }
     # The seller's advert waits for a moderator; the group never saw it.
     assert Message.objects.get(sender__username="seller").status == "held"
     npc = Group.objects.get(name__startswith="鼻咽癌")

@@ -148,6 +148,7 @@ def _mount() -> None:
     from tongzhou.community.api import router as community_router
     from tongzhou.groups.api import router as groups_router
     from tongzhou.imports.api import router as imports_router
+    from tongzhou.insight.api import router as insight_router
     from tongzhou.knowledge.api import router as knowledge_router
     from tongzhou.notify.api import router as notify_router
     from tongzhou.questions.api import router as questions_router
@@ -162,6 +163,7 @@ def _mount() -> None:
     api.add_router("/", safety_router)
     api.add_router("/", community_router)
     api.add_router("/", imports_router)
+    api.add_router("/", insight_router)
 
 
 _mount()

@@ -23,6 +23,7 @@ from tongzhou.groups.actions import (
 )
 from tongzhou.groups.models import Group, Membership
 from tongzhou.imports.demo import seed_imports
+from tongzhou.insight.demo import seed_research
 from tongzhou.knowledge.demo import seed_knowledge
 from tongzhou.notify.models import Notification
 from tongzhou.questions.actions import do_mark_helpful
@@ -239,6 +240,7 @@ def load_demo() -> list[tuple[str, str]]:
     """Create the demo once; running it again changes nothing. Returns (username, role)."""
     logins = [(u, what) for u, _n, _p, what in PEOPLE]
     logins.append(("seller", "a salesman: his advert waits for a moderator"))
+    logins.append(("researcher", "a researcher on the leader's project (coding, agreement)"))
     if User.objects.filter(username="leader").exists():
         return logins
     users: dict[str, User] = {}
@@ -303,6 +305,7 @@ def load_demo() -> list[tuple[str, str]]:
     _seed_safety(npc, users)
     seed_community(npc, users)
     seed_imports(npc, users["leader"], claimant=users["chen"])
+    seed_research(npc, users, DEMO_PASSWORD)
     for index in (6, 15):  # the warning about salesmen; the checklist for newcomers
         do_pin(users["leader"], npc.pk, npc_ids[index], True)
     # The newcomer has read up to their own first message, so later ones show as unread.

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "tongzhou.safety",
     "tongzhou.community",
     "tongzhou.imports",
+    "tongzhou.insight",
 ]
 
 MIDDLEWARE = [

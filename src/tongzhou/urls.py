@@ -12,6 +12,7 @@ urlpatterns = [
     path("groups/", include("tongzhou.groups.urls")),
     path("", include("tongzhou.community.urls")),
     path("", include("tongzhou.imports.urls")),
+    path("", include("tongzhou.insight.urls")),
     path("search/", knowledge_views.search_page, name="search"),
     path("notifications/", include("tongzhou.notify.urls")),
     path("help/crisis/", safety_views.crisis_resources, name="crisis_resources"),

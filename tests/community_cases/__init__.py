@@ -6,7 +6,7 @@ Each module has API_CASES, PAGE_CASES, PAGE_POSTS (same shapes as the matrix's) 
 ids(world, path) -> {placeholder: value} for its own placeholders (names unique across
 modules: events {evid} {evqid}, routines {rtid} {myrtid}, milestones {msid}, aid {aidid} {aidpid},
 feedback {sgid}, direct messages {convid} {dmid} {dmuid}, topics {tag}, imported histories
-{ijid} {ijdid} {ipid} {ipcid} {ihmid} {icid} {itid})."""
+{ijid} {ijdid} {ipid} {ipcid} {ihmid} {icid} {itid}, research {rpid} {ruid} {rrid})."""
 
 from __future__ import annotations
 
@@ -14,10 +14,20 @@ from typing import Any
 
 from django.apps import apps
 
-from tests.community_cases import aid, dm, events, feedback, imports, milestones, routines, topics
+from tests.community_cases import (
+    aid,
+    dm,
+    events,
+    feedback,
+    imports,
+    insight,
+    milestones,
+    routines,
+    topics,
+)
 from tests.conftest import World
 
-FEATURES = (events, routines, milestones, aid, feedback, dm, topics, imports)
+FEATURES = (events, routines, milestones, aid, feedback, dm, topics, imports, insight)
 
 API_CASES = [c for f in FEATURES for c in f.API_CASES]
 PAGE_CASES = [c for f in FEATURES for c in f.PAGE_CASES]
@@ -45,6 +55,7 @@ OBJECT_PLACEHOLDERS = (
     "{convid}",
     "{dmid}",
     *imports.PLACEHOLDERS,
+    *insight.PLACEHOLDERS,
 )
 
 
@@ -57,4 +68,5 @@ def snapshot() -> list[Any]:
             for model in apps.get_app_config("community").get_models()
         ),
         *imports.snapshot(),
+        *insight.snapshot(),
     ]

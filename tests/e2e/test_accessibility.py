@@ -19,6 +19,7 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
+from tests.community_cases import insight as insight_cases
 from tongzhou.accounts.actions import do_register, do_update_profile
 from tongzhou.accounts.models import User
 from tongzhou.accounts.twofactor import confirm_setup, start_setup
@@ -31,6 +32,7 @@ from tongzhou.groups.actions import do_create_invite
 from tongzhou.groups.models import Group, Membership
 from tongzhou.imports.demo import ids as import_ids
 from tongzhou.imports.models import Candidate, ImportedPerson, TermCandidate
+from tongzhou.insight.demo import ids as research_ids
 from tongzhou.knowledge.actions import do_edit_entry
 from tongzhou.knowledge.models import Entry
 from tongzhou.notify.models import Notification
@@ -65,6 +67,7 @@ ROLE_FOR = {
     "login_code": "anonymous",
     "dm_conversation": "chen",  # one of the two in the demo's direct conversation  # reached by a password step of a member with two-step sign-in
 }
+ROLE_FOR.update(dict.fromkeys(insight_cases.RESEARCHER_PAGES, "researcher"))  # the demo's
 # A download, not a page: nothing for axe to read.
 NOT_PAGES = {"export"}
 EXTRA_PAGES: list[tuple[str, str, str]] = [
@@ -170,6 +173,7 @@ def build_world() -> World:
             "token": invite.token,
             **demo_ids(group),
             **import_ids(group),
+            **research_ids(group),
         },
     )
 

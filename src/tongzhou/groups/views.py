@@ -33,6 +33,7 @@ from tongzhou.groups.queries import (
     latest_application,
     membership_of,
 )
+from tongzhou.insight.models import Project
 from tongzhou.knowledge.actions import newcomer_guide
 from tongzhou.knowledge.queries import glossary_config
 from tongzhou.questions.routing import REASONS
@@ -55,6 +56,14 @@ def shows_user_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
     return wrapper
 
 
+def flash_error(request: HttpRequest, e: UserError) -> None:
+    """A refusal of a form's content becomes a note on the page; a refusal of access stays a
+    page with its status (shows_user_errors)."""
+    if e.status in (403, 404):
+        raise e
+    messages.error(request, str(e.message))
+
+
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]  # login_required guarantees it
 
@@ -75,7 +84,14 @@ def directory(request: HttpRequest) -> HttpResponse:
     others = []
     for g in Group.objects.exclude(pk__in=mine_ids):
         others.append({"group": g, "application": latest_application(user, g)})
-    return render(request, "groups/directory.html", {"mine": rows, "others": others})
+    research = Project.objects.filter(
+        researchers__user=user, researchers__revoked_at__isnull=True
+    ).exists()
+    return render(
+        request,
+        "groups/directory.html",
+        {"mine": rows, "others": others, "research": research},
+    )
 
 
 @login_required

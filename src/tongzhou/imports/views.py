@@ -21,7 +21,7 @@ from tongzhou.chat.render import plain_text
 from tongzhou.chat.serialize import sender_name
 from tongzhou.errors import UserError
 from tongzhou.groups.queries import access_group, access_leadership, access_moderation
-from tongzhou.groups.views import shows_user_errors
+from tongzhou.groups.views import flash_error, shows_user_errors
 from tongzhou.imports import actions, queries
 from tongzhou.imports.models import Candidate, ImportedPerson, ImportJob, TermCandidate
 from tongzhou.knowledge import actions as knowledge
@@ -36,12 +36,6 @@ FORMAT_CHOICES = [
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]  # login_required guarantees it
-
-
-def _flash(request: HttpRequest, e: UserError) -> None:
-    if e.status in (403, 404):
-        raise e
-    messages.error(request, str(e.message))
 
 
 @login_required
@@ -107,7 +101,7 @@ def job(request: HttpRequest, gid: int, job_id: int) -> HttpResponse:
             names = {p["name"]: request.POST.get(f"name-{i}", "") for i, p in enumerate(people)}
             actions.do_start_import(_user(request), gid, job_id, names)
         except UserError as e:
-            _flash(request, e)
+            flash_error(request, e)
         return redirect("imports:job", gid=gid, job_id=job_id)
     problems = [
         {**p, "message": _(p["message"])}  # the parsers' fixed sentences
@@ -185,7 +179,7 @@ def people(request: HttpRequest, gid: int) -> HttpResponse:
                 actions.do_rename(_user(request), gid, pid, request.POST.get("name"))
                 messages.success(request, _("Saved."))
         except UserError as e:
-            _flash(request, e)
+            flash_error(request, e)
         return redirect("imports:people", gid=gid)
     rows = ImportedPerson.objects.filter(group_id=gid).select_related(
         "user", "claimed_by", "claim_requested_by"
@@ -265,7 +259,7 @@ def review(request: HttpRequest, gid: int) -> HttpResponse:
                 )
                 messages.success(request, _("Added to the glossary."))
         except UserError as e:
-            _flash(request, e)
+            flash_error(request, e)
         return redirect("imports:review", gid=gid)
     open_count = Candidate.objects.filter(group_id=gid, status=Candidate.Status.OPEN).count()
     return render(

@@ -91,6 +91,10 @@ class AuditEntry(models.Model):
         CRISIS_SEEN = "crisis_seen", _("Reached out after a crisis alert")
         IMPORT = "import", _("Imported a chat history")
         CLAIM = "claim", _("Gave a member their imported messages")
+        RESEARCH = "research", _("Started a research project")
+        GRANT = "grant", _("Gave a researcher access")
+        REVOKE = "revoke", _("Took back a researcher's access")
+        CLOSE = "close", _("Closed a research project")
 
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="audit_entries")
     actor = models.ForeignKey(

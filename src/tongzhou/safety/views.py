@@ -13,7 +13,7 @@ from tongzhou.accounts.models import User
 from tongzhou.community.dm import dm_reports_for
 from tongzhou.errors import UserError
 from tongzhou.groups.queries import access_group, access_moderation
-from tongzhou.groups.views import shows_user_errors
+from tongzhou.groups.views import flash_error, shows_user_errors
 from tongzhou.safety import actions
 from tongzhou.safety.models import Claim, Report
 from tongzhou.safety.queries import audit_dict, audit_log, claim_dict, open_reports, report_dict
@@ -22,12 +22,6 @@ from tongzhou.safety.resources import all_resources, region_of
 
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]  # login_required guarantees it
-
-
-def _flash(request: HttpRequest, e: UserError) -> None:
-    if e.status in (403, 404):
-        raise e  # a refusal is a page with its status, not a note
-    messages.error(request, str(e.message))
 
 
 @login_required
@@ -45,7 +39,7 @@ def moderation(request: HttpRequest, gid: int) -> HttpResponse:
                 minutes=request.POST.get("minutes"),
             )
         except UserError as e:
-            _flash(request, e)
+            flash_error(request, e)
         else:
             messages.success(request, _("Done. It is in the audit log."))
         return redirect("groups:moderation", gid=gid)
@@ -106,7 +100,7 @@ def claims(request: HttpRequest, gid: int) -> HttpResponse:
             else:
                 raise UserError("invalid_action", _("Unknown action."))
         except UserError as e:
-            _flash(request, e)
+            flash_error(request, e)
         else:
             messages.success(request, _("Saved."))
         return redirect("groups:claims", gid=gid)
