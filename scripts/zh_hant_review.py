@@ -28,6 +28,7 @@ PHRASES: list[tuple[str, str]] = [
     ("回復", "回覆"),  # "reply" is 回覆 everywhere else; 回復 is "restore"
     (" 周", " 週"),  # "1 周", "12 周", "104 周": a week is 週 (OpenCC already gives 每週, 逐週)
     ("周起始", "週起始"),  # "Week of"
+    ("天后", "天後"),  # "N 天後" (after N days); OpenCC reads 天后 as the goddess
     # Punctuation: Traditional Chinese quotes with corner brackets.
     ("“", "「"),
     ("”", "」"),

@@ -5,13 +5,14 @@ dashboard renders with the group's figures."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 from playwright.sync_api import Browser, Page, expect
 
 from tongzhou.accounts.actions import do_register
@@ -121,7 +122,9 @@ def test_consent_project_coding_and_dashboard(
     lead.get_by_label(says(EN, "Purpose (members read this)")).fill(
         "Which kinds of support members give each other after radiotherapy."
     )
-    lead.get_by_label(says(EN, "Ends on")).fill("2099-12-31")
+    lead.get_by_label(says(EN, "Ends on")).fill(
+        (timezone.localdate() + dt.timedelta(days=120)).isoformat()
+    )
     lead.get_by_role("button", name=says(EN, "Start")).click()
     expect(lead).to_have_url(re.compile(rf"/groups/{gid}/research/projects/\d+/$"))
     lead.get_by_label(says(EN, "The researcher's user name on this server")).fill("res")
@@ -173,7 +176,7 @@ def test_consent_project_coding_and_dashboard(
         CHAT[2][1]: [],
         CHAT[3][1]: ["efficacy.persuasion", "support.emotional"],
     }
-    res.get_by_role("link", name=says(EN, "Agreement")).click()
+    res.get_by_role("link", name=says(EN, "Agreement"), exact=True).click()
     expect(res.get_by_test_id("saturation")).to_contain_text("4")
     res.screenshot(path=shots / "04-agreement.png", full_page=True)
 

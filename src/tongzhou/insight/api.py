@@ -165,7 +165,7 @@ def get_agreement(request: HttpRequest, pid: int) -> dict[str, Any]:
     ids = [u.pk for u in queries.studied_units(project)]
     ratings = coded.ratings(project, ids)
     keys = list(Code.objects.filter(project=project).values_list("key", flat=True))
-    coders = {c: f"C{i + 1}" for i, c in enumerate(sorted(ratings))}
+    coders = coded.coder_labels(ratings)
     return {
         "you": coders.get(_user(request).pk),
         "agreement": stats.as_dict(stats.agreement(ratings, keys), coders),

@@ -25,6 +25,11 @@ def ratings(project: Project, unit_ids: Sequence[int]) -> Ratings:
     return {c: {u: frozenset(s) for u, s in units.items()} for c, units in per.items()}
 
 
+def coder_labels(ratings: Ratings) -> dict[int, str]:
+    """C1, C2… by account order: how coders appear on pages and in exports."""
+    return {c: f"C{i + 1}" for i, c in enumerate(sorted(ratings))}
+
+
 def agreed(project: Project, unit_ids: Sequence[int]) -> dict[int, frozenset[str]]:
     keys = dict(Code.objects.filter(project=project).values_list("pk", "key"))
     out: dict[int, set[str]] = {

@@ -82,7 +82,7 @@ def build(project: Project, user: User, fmt: str) -> tuple[bytes, Export]:
         agreed = coded.agreed(project, ids)
         codes = list(Code.objects.filter(project=project))
         keys = [c.key for c in codes]
-        coders = {c: f"C{i + 1}" for i, c in enumerate(sorted(ratings))}
+        coders = coded.coder_labels(ratings)
         labels = queries.pseudonyms(
             project,
             [u.message.sender_id for u in units if u.message.sender_id],

@@ -204,14 +204,8 @@ def workspace(request: HttpRequest, pid: int) -> HttpResponse:
     units = list(queries.studied_units(project).values_list("pk", flat=True))
     mine_done = Coding.objects.filter(unit_id__in=units, coder=_user(request)).count()
     codes = [
-        {
-            "key": c.key,
-            "label": codebook.label(c.key, c.label),
-            "meaning": codebook.meaning(c.key, c.description),
-            "family": codebook.FAMILIES[codebook.family_of(c.key)],
-            "shortcut": codebook.SHORTCUTS[i] if i < len(codebook.SHORTCUTS) else "",
-        }
-        for i, c in enumerate(Code.objects.filter(project=project))
+        {**c, "family": codebook.FAMILIES[codebook.family_of(c["key"])]}
+        for c in _code_list(project)
     ]
     return render(
         request,
@@ -303,7 +297,7 @@ def agreement(request: HttpRequest, pid: int) -> HttpResponse:
     units = list(queries.studied_units(project))
     ratings = coded.ratings(project, [u.pk for u in units])
     keys = list(Code.objects.filter(project=project).values_list("key", flat=True))
-    coders = {c: f"C{i + 1}" for i, c in enumerate(sorted(ratings))}
+    coders = coded.coder_labels(ratings)
     names = {c.key: codebook.label(c.key, c.label) for c in Code.objects.filter(project=project)}
     report = stats.as_dict(stats.agreement(ratings, keys), coders)
     for c in report["codes"]:
@@ -345,7 +339,7 @@ def disagreements(request: HttpRequest, pid: int) -> HttpResponse:
     agreed = coded.agreed(project, list(units))
     found = [d for d in stats.disagreements(ratings, keys) if d.unit not in agreed][:30]
     rows = {r.unit: r for r in queries.rows(project, [units[d.unit] for d in found])}
-    coders = {c: f"C{i + 1}" for i, c in enumerate(sorted(ratings))}
+    coders = coded.coder_labels(ratings)
     names = {c["key"]: c["label"] for c in _code_list(project)}
     items = [
         {
