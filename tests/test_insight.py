@@ -210,6 +210,21 @@ def test_leaving_the_group_ends_consent(world: World) -> None:
     assert actions.do_sample(world.users["outsider"], p, size=10) == 0  # type: ignore[arg-type]
 
 
+def test_each_word_of_a_name_is_taken_out_too(world: World) -> None:
+    member, leader = world.users["member"], world.users["leader"]
+    assert member is not None and leader is not None
+    User.objects.filter(pk=leader.pk).update(display_name="芳姐 Fang")
+    consent(member, world)
+    say(member, world, "Welcome Fang! 芳姐 you will be fine")
+    p = project_for(world)
+    actions.do_sample(world.users["outsider"], p, size=5)  # type: ignore[arg-type]
+    [unit] = researcher_client(world).get(f"/api/v1/research/projects/{p.pk}/units").json()[
+        "units"
+    ]
+    assert "Fang" not in unit["text"] and "芳姐" not in unit["text"]
+    assert unit["text"] == "Welcome [member]! [member] you will be fine"
+
+
 def test_export_carries_no_canary_and_marks_quotes(world: World) -> None:
     member, leader = world.users["member"], world.users["leader"]
     assert member is not None and leader is not None

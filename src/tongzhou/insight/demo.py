@@ -13,12 +13,30 @@ from tongzhou.groups.models import Group
 from tongzhou.insight import actions
 from tongzhou.insight.models import Unit
 
-# Codes the demo researcher gave, by words in the message.
-CODED = {
-    "口干": ["qa.question", "efficacy.physiological"],
-    "漱口水": ["support.informational", "qa.answer", "efficacy.mastery"],
-    "加油": ["efficacy.persuasion", "support.emotional"],
-}
+# How the demo's two coders read a message: words that make them apply a code. The second
+# coder reads encouragement as esteem rather than emotional support, so they disagree a little.
+RULES = [
+    (("？", "?", "请问", "怎么办"), "qa.question"),
+    (
+        ("多喝", "可以试", "建议", "记得", "tip", "try", "remember", "see a dentist"),
+        "support.informational",
+    ),
+    (("多喝", "可以试", "记得", "try", "remember"), "qa.answer"),
+    (("加油", "别怕", "you can", "well done", "太好了"), "efficacy.persuasion"),
+    (("别怕", "not alone", "we're here", "抱抱", "心疼"), "support.emotional"),
+    (("欢迎", "welcome", "we're here"), "support.network"),
+    (("我放疗后", "I was stage", "back at work", "熬过来"), "efficacy.mastery"),
+    (("口干", "累", "tired", "scared", "scariest", "睡不着"), "efficacy.physiological"),
+]
+SECOND_READS = {"support.emotional": "support.esteem"}
+
+
+def _codes(text: str, second: bool) -> list[str]:
+    low = text.lower()
+    found = {code for words, code in RULES if any(w.lower() in low for w in words)}
+    if second:
+        found = {SECOND_READS.get(c, c) for c in found}
+    return sorted(found)
 
 
 def seed_research(group: Group, users: dict[str, User], password: str) -> User:
@@ -40,10 +58,14 @@ def seed_research(group: Group, users: dict[str, User], password: str) -> User:
         ends_on=timezone.localdate() + dt.timedelta(days=180),
     )
     actions.do_grant(users["leader"], project, researcher.username)
+    second = do_register("coder2", password, "Li Na 李娜")
+    actions.do_grant(users["leader"], project, second.username)
     actions.do_sample(researcher, project, size=30)
-    for unit in Unit.objects.filter(project=project).select_related("message")[:10]:
-        codes = next((c for word, c in CODED.items() if word in unit.message.text), [])
-        actions.do_code(researcher, project, unit.pk, codes)
+    for i, unit in enumerate(Unit.objects.filter(project=project).select_related("message")):
+        if i < 16:
+            actions.do_code(researcher, project, unit.pk, _codes(unit.message.text, False))
+        if i < 12:
+            actions.do_code(second, project, unit.pk, _codes(unit.message.text, True))
     return researcher
 
 

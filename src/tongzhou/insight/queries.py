@@ -145,17 +145,23 @@ def _names(project: Project, labels: dict[int, str]) -> tuple[dict[str, str], li
         ImportedPerson.objects.filter(group_id=project.group_id).values_list("user_id", flat=True)
     )
     names: dict[str, str] = {}
+
+    def add(name: str, tag: str) -> None:
+        # "芳姐 Fang" is also written "Fang": each word of a name is a name too (the
+        # redactor replaces very short ones only after "@").
+        for part in [name, *name.split()]:
+            if part and not part.startswith("imported-"):
+                names.setdefault(part, tag)
+
     for uid, username, display in User.objects.filter(pk__in=people).values_list(
         "pk", "username", "display_name"
     ):
-        tag = labels.get(uid, "[member]")
-        for name in (display, username):
-            if name and not name.startswith("imported-"):
-                names[name] = tag
+        add(display, labels.get(uid, "[member]"))
+        add(username, labels.get(uid, "[member]"))
     for name, uid in ImportedPerson.objects.filter(group_id=project.group_id).values_list(
         "name", "claimed_by_id"
     ):
-        names[name] = labels.get(uid or 0, "[member]")
+        add(name, labels.get(uid or 0, "[member]"))
     hospitals = [
         p.hospital
         for p in Profile.objects.filter(user_id__in=people).only("hospital")
