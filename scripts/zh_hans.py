@@ -1884,4 +1884,6 @@ ZH = {
     'Add the code': '添加编码',
     'Coding': '编码',
     'Code name': '编码名称',
+    'Close the project for good?': '确定要永久关闭这个项目吗？',
+    "Take back this researcher's access?": '确定要收回这位研究人员的权限吗？',
 }
