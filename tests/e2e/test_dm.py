@@ -120,10 +120,13 @@ def test_two_members_chat_live_then_a_block_a_newcomer_and_a_report(
     row.click()
     expect(b).to_have_url(conv_url)
     expect(bubble(b, HELLO)).to_have_count(1)
+    # Read aloud, as in the group chat: on a message from the page and on one that came live.
+    expect(bubble(b, HELLO).get_by_role("button", name=says(en, "Read aloud"))).to_be_visible()
     live(b)
     b.get_by_label(says(en, "Your message")).fill(THANKS)
     b.get_by_role("button", name=says(en, "Send")).click()
     expect(bubble(a, THANKS)).to_have_count(1)  # live, no reload
+    expect(bubble(a, THANKS).get_by_role("button", name=says(zh, "Read aloud"))).to_be_visible()
     expect(b.get_by_label(says(en, "Your message"))).to_have_value("")
     box = a.get_by_label(says(zh, "Your message"))
     box.fill(SOFT)

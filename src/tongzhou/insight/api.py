@@ -12,7 +12,7 @@ from tongzhou.accounts.models import User
 from tongzhou.errors import UserError
 from tongzhou.groups.queries import access_moderation
 from tongzhou.insight import actions, coded, consent, dashboard, export, queries, stats
-from tongzhou.insight.models import Code, Coding, Export
+from tongzhou.insight.models import Code, Export
 from tongzhou.insight.views import FILTERS
 
 router = Router(tags=["research"])
@@ -124,11 +124,10 @@ def list_units(
         raise UserError("bad_filter", "show: all, todo or mine")
     me = _user(request).pk
     units = queries.studied_units(project).filter(position__gt=after)
-    done = Coding.objects.filter(unit__project=project, coder_id=me).values("unit_id")
     if show == "todo":
-        units = units.exclude(pk__in=done)
+        units = units.exclude(codings__coder_id=me)
     elif show == "mine":
-        units = units.filter(pk__in=done)
+        units = units.filter(codings__coder_id=me)
     page = list(units[: max(1, min(limit, 200))])
     rows = queries.rows(project, page)
     mine = coded.ratings(project, [u.pk for u in page]).get(me, {})

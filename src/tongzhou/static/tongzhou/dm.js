@@ -2,6 +2,7 @@
 // client_id kept until the server has the message (so a retried send lands once). Without
 // script the page's form posts and reloads; this only makes it quicker.
 import { showCrisisCard } from "./chat-safety.js";
+import { canSpeak, speak } from "./speak.js";
 
 const root = document.getElementById("dm");
 const list = document.getElementById("dm-messages");
@@ -51,6 +52,17 @@ function insert(m) {
   time.dateTime = m.created_at;
   time.textContent = when(m.created_at);
   foot.append(time);
+  if (canSpeak && m.text) {
+    const aloud = document.createElement("button");
+    aloud.type = "button";
+    aloud.className = "speak-button linklike";
+    aloud.setAttribute("aria-pressed", "false");
+    aloud.setAttribute("aria-label", t.tAloud);
+    aloud.title = t.tAloud;
+    aloud.innerHTML = '<span aria-hidden="true">🔊</span>';
+    aloud.addEventListener("click", () => speak(m.text, aloud));
+    who.append(aloud);
+  }
   bubble.append(who, text, foot);
   if (m.sender.id !== me) bubble.append(reportForm(m.id));
   li.append(bubble);
