@@ -1886,4 +1886,6 @@ ZH = {
     'Code name': '编码名称',
     'Close the project for good?': '确定要永久关闭这个项目吗？',
     "Take back this researcher's access?": '确定要收回这位研究人员的权限吗？',
+    'Please choose which messages: all, todo or mine.': '请选择哪些消息：all（全部）、todo（未编码）或 mine（我编码过的）。',
+    'Please choose the format: csv or jsonl.': '请选择格式：csv 或 jsonl。',
 }

@@ -218,9 +218,7 @@ def test_each_word_of_a_name_is_taken_out_too(world: World) -> None:
     say(member, world, "Welcome Fang! 芳姐 you will be fine")
     p = project_for(world)
     actions.do_sample(world.users["outsider"], p, size=5)  # type: ignore[arg-type]
-    [unit] = researcher_client(world).get(f"/api/v1/research/projects/{p.pk}/units").json()[
-        "units"
-    ]
+    [unit] = researcher_client(world).get(f"/api/v1/research/projects/{p.pk}/units").json()["units"]
     assert "Fang" not in unit["text"] and "芳姐" not in unit["text"]
     assert unit["text"] == "Welcome [member]! [member] you will be fine"
 
@@ -424,3 +422,16 @@ def test_researchers_need_two_step_sign_in_where_staff_do(world: World, settings
     r = researcher_client(world).get(f"/research/{p.pk}/")
     assert r.status_code == 403
     assert "asks researchers to use two-step sign-in" in r.content.decode()
+
+
+def test_the_api_says_what_it_takes(world: World) -> None:
+    p = project_for(world)
+    c = researcher_client(world)
+    r = c.get(f"/api/v1/research/projects/{p.pk}/units?show=everything")
+    assert r.status_code == 400 and "all, todo or mine" in r.json()["error"]["message"]
+    r = c.post(
+        f"/api/v1/research/projects/{p.pk}/export",
+        {"format": "xlsx"},
+        content_type="application/json",
+    )
+    assert r.status_code == 400 and "csv or jsonl" in r.json()["error"]["message"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
 from tongzhou.accounts.models import User
@@ -121,7 +122,7 @@ def list_units(
     codes (others' stay hidden, so coders code independently). `show`: all, todo, mine."""
     project = queries.access_project(_user(request), pid)
     if show not in FILTERS:
-        raise UserError("bad_filter", "show: all, todo or mine")
+        raise UserError("bad_filter", _("Please choose which messages: all, todo or mine."))
     me = _user(request).pk
     units = queries.studied_units(project).filter(position__gt=after)
     if show == "todo":
@@ -178,7 +179,7 @@ def export_project(request: HttpRequest, pid: int, payload: ExportIn) -> HttpRes
     table generalised to k ≥ 5, the codebook and the agreement report."""
     project = queries.access_project(_user(request), pid)
     if payload.format not in export.FORMATS:
-        raise UserError("bad_format", "format: csv or jsonl")
+        raise UserError("bad_format", _("Please choose the format: csv or jsonl."))
     data, _record = export.build(project, _user(request), payload.format)
     response = HttpResponse(data, content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="project-{project.pk}.zip"'
