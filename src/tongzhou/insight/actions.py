@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tongzhou.accounts.models import User
+from tongzhou.chat.models import Message
 from tongzhou.errors import UserError, parse_id
 from tongzhou.groups.queries import access_group, access_leadership
 from tongzhou.insight import codebook, consent, queries
@@ -231,8 +232,6 @@ def do_sample(
     start, end = _day(since, _("the first day")), _day(until, _("the last day"))
     words = clean(str(contains or "")).strip()[:100]
     q = queries.eligible_messages(project)
-    from tongzhou.chat.models import Message
-
     found = Message.objects.filter(q).exclude(
         pk__in=Unit.objects.filter(project=project).values("message_id")
     )

@@ -11,7 +11,7 @@ from ninja import Router, Schema
 
 from tongzhou.accounts.models import User
 from tongzhou.errors import UserError
-from tongzhou.groups.queries import access_moderation
+from tongzhou.groups.queries import access_group, access_moderation
 from tongzhou.insight import actions, coded, consent, dashboard, export, queries, stats
 from tongzhou.insight.models import Code, Export
 from tongzhou.insight.views import FILTERS
@@ -71,8 +71,6 @@ def _consent(user: User, gid: int) -> dict[str, Any]:
 @router.get("/groups/{gid}/research/consent", operation_id="get_research_consent")
 def get_consent(request: HttpRequest, gid: int) -> dict[str, Any]:
     """The group's consent text, the caller's choice in force, and who has research access."""
-    from tongzhou.groups.queries import access_group
-
     access_group(_user(request), gid)
     return _consent(_user(request), gid)
 

@@ -30,7 +30,7 @@ def _csv(header: Sequence[str], rows: Iterable[dict[str, Any]]) -> str:
     writer = csv.DictWriter(out, fieldnames=list(header), extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: (";".join(v) if isinstance(v, list) else v) for k, v in row.items()})
+        writer.writerow(row)
     return out.getvalue()
 
 
